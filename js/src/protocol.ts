@@ -1,0 +1,95 @@
+/**
+ * The wire contract between the Python ChatWidget and this view (see docs/widget-protocol.md).
+ * Types only, plus the one helper both sides must agree on: lengths are counted in code points.
+ */
+
+export interface ReplyStats {
+  ttft_ms: number | null;
+  completion_tokens: number;
+  tokens_per_s: number | null;
+  finish_reason: string | null;
+}
+
+export interface ChatMessage {
+  role: "user" | "assistant" | "system";
+  content: string;
+  error?: string | null;
+  stopped?: boolean;
+  stats?: ReplyStats | null;
+}
+
+export type Status = "connecting" | "ready" | "generating" | "error" | "closed";
+
+/** Synced traits. */
+export interface ChatState {
+  messages: ChatMessage[];
+  streaming_index: number;
+  status: Status;
+  status_message: string;
+  model: string;
+  endpoint_host: string;
+  temperature: number;
+  top_p: number;
+  max_tokens: number;
+  system_prompt: string;
+  closed: boolean;
+  can_undo_clear: boolean;
+}
+
+/** Custom messages from Python. */
+export type ServerMessage =
+  | { type: "delta"; index: number; offset: number; text: string }
+  | { type: "sync"; index: number; text: string }
+  | { type: "notice"; text: string; level: "info" | "error" };
+
+/** Custom messages to Python. */
+export type ClientMessage =
+  | { type: "send"; text: string }
+  | { type: "stop" }
+  | { type: "regenerate" }
+  | { type: "clear" }
+  | { type: "undo_clear" }
+  | { type: "sync_request" };
+
+/** The subset of anywidget's model interface the view uses (easy to fake in tests). */
+export interface WidgetModel {
+  get<K extends keyof ChatState>(key: K): ChatState[K];
+  set<K extends keyof ChatState>(key: K, value: ChatState[K]): void;
+  save_changes(): void;
+  on(event: string, callback: (...args: any[]) => void): void;
+  off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
+  send(content: ClientMessage): void;
+}
+
+/** Allowed ranges of the sampling parameters: the same as kaito_widget/params.py. */
+export const PARAM_RANGES = {
+  temperature: { min: 0, max: 2, step: 0.1, integer: false },
+  top_p: { min: 0, max: 1, step: 0.05, integer: false },
+  max_tokens: { min: 1, max: Infinity, step: 1, integer: true },
+} as const;
+
+export type NumericParam = keyof typeof PARAM_RANGES;
+
+/** Python's len(): code points, not UTF-16 units (they differ for emoji). */
+export function codePointLength(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}
+
+/** The part of ``text`` after its first ``count`` code points. */
+export function dropCodePoints(text: string, count: number): string {
+  let i = 0;
+  for (let n = 0; n < count && i < text.length; n++) {
+    const c = text.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
+  }
+  return text.slice(i);
+}

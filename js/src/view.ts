@@ -1,0 +1,460 @@
+/**
+ * The chat dialog: header, parameter controls, message list, input. It renders the synced state, streams the
+ * live reply from delta messages, and turns clicks and keys into intents for Python. It never talks to the model.
+ */
+import {
+  codePointLength,
+  dropCodePoints,
+  PARAM_RANGES,
+  type ChatMessage,
+  type NumericParam,
+  type ReplyStats,
+  type ServerMessage,
+  type WidgetModel,
+} from "./protocol";
+import { copyText, flash, MarkdownStream, renderMarkdown } from "./renderer";
+
+type BenchEntry = { chars: number; ms: number };
+
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") el.className = v;
+    else el.setAttribute(k, v);
+  }
+  el.append(...children);
+  return el;
+}
+
+function button(label: string, text: string, cls: string): HTMLButtonElement {
+  const b = h("button", { type: "button", class: `kaito-btn ${cls}`, "aria-label": label, title: label }, text);
+  return b;
+}
+
+const STATUS_TEXT: Record<string, string> = {
+  connecting: "Connecting…",
+  ready: "Ready",
+  generating: "Generating…",
+  error: "Error",
+  closed: "Session ended",
+};
+
+export function formatStats(stats: ReplyStats | null | undefined): string {
+  if (!stats) return "";
+  const parts: string[] = [];
+  if (stats.ttft_ms != null) parts.push(`${(stats.ttft_ms / 1000).toFixed(2)} s to first token`);
+  if (stats.completion_tokens) parts.push(`${stats.completion_tokens} tokens`);
+  if (stats.tokens_per_s != null) parts.push(`${stats.tokens_per_s.toFixed(1)} tok/s`);
+  if (stats.finish_reason && stats.finish_reason !== "stop") parts.push(`finish: ${stats.finish_reason}`);
+  return parts.join(" · ");
+}
+
+/** One committed message on screen, and the fields it was rendered from (to skip unchanged re-renders). */
+interface RenderedMessage {
+  el: HTMLElement;
+  key: string;
+}
+
+function messageKey(m: ChatMessage): string {
+  return JSON.stringify([m.role, m.content, m.error ?? null, !!m.stopped, m.stats ?? null]);
+}
+
+export class ChatView {
+  readonly root: HTMLElement;
+  private model: WidgetModel;
+  private list: HTMLElement;
+  private input: HTMLTextAreaElement;
+  private sendBtn: HTMLButtonElement;
+  private stopBtn: HTMLButtonElement;
+  private regenBtn: HTMLButtonElement;
+  private clearBtn: HTMLButtonElement;
+  private fullBtn: HTMLButtonElement;
+  private modelEl: HTMLElement;
+  private endpointEl: HTMLElement;
+  private statusEl: HTMLElement;
+  private banner: HTMLElement;
+  private closedLine: HTMLElement;
+  private undoRow: HTMLElement | null = null;
+  private paramInputs = new Map<string, HTMLInputElement>();
+  private rendered: RenderedMessage[] = [];
+  private live: { index: number; el: HTMLElement; stream: MarkdownStream; received: number } | null = null;
+  private awaitingSync = false;
+  private composing = false;
+  private stickToBottom = true;
+  private disposers: (() => void)[] = [];
+
+  constructor(model: WidgetModel, host: HTMLElement) {
+    this.model = model;
+
+    this.modelEl = h("span", { class: "kaito-model", title: "Model" });
+    this.endpointEl = h("span", { class: "kaito-endpoint", title: "Endpoint" });
+    this.statusEl = h("span", { class: "kaito-status", role: "status" });
+    this.regenBtn = button("Regenerate", "↻", "kaito-regenerate");
+    this.clearBtn = button("Clear conversation", "🗑", "kaito-clear");
+    this.fullBtn = button("Full screen", "⛶", "kaito-fullscreen-btn");
+    this.fullBtn.setAttribute("aria-pressed", "false");
+    const header = h(
+      "div",
+      { class: "kaito-header" },
+      h("span", { class: "kaito-brand" }, "Kaito"),
+      this.modelEl,
+      this.endpointEl,
+      this.statusEl,
+      h("span", { class: "kaito-spacer" }),
+      this.regenBtn,
+      this.clearBtn,
+      this.fullBtn,
+    );
+
+    const settings = h("div", { class: "kaito-settings" });
+    settings.append(
+      this.numberControl("temperature", "Temperature"),
+      this.numberControl("top_p", "Top p"),
+      this.numberControl("max_tokens", "Max tokens"),
+      this.systemPromptControl(),
+    );
+
+    this.banner = h("div", { class: "kaito-banner", role: "alert", hidden: "" });
+    this.list = h("div", { class: "kaito-messages", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
+    this.closedLine = h("div", { class: "kaito-closed-line", hidden: "" });
+
+    this.input = h("textarea", {
+      class: "kaito-textarea",
+      "aria-label": "Message",
+      rows: "2",
+      placeholder: "Message the model — Enter to send, Shift+Enter for a new line, /help for commands",
+    });
+    this.sendBtn = button("Send", "Send", "kaito-send kaito-primary");
+    this.stopBtn = button("Stop", "■ Stop", "kaito-stop");
+    const inputRow = h("div", { class: "kaito-input" }, this.input, this.sendBtn, this.stopBtn);
+
+    this.root = h("div", { class: "kaito-chat" }, header, settings, this.banner, this.list, this.closedLine, inputRow);
+    host.append(this.root);
+
+    this.wireEvents();
+    this.renderHeader();
+    this.renderParams();
+    this.renderMessages();
+    this.renderControls();
+    this.renderUndo();
+    if (this.model.get("streaming_index") >= 0) this.requestSync(); // opened mid-reply: catch up
+  }
+
+  // -- wiring ----------------------------------------------------------------------------------------------------
+  private listen(event: string, cb: (...args: any[]) => void): void {
+    this.model.on(event, cb);
+    this.disposers.push(() => this.model.off(event, cb));
+  }
+
+  private wireEvents(): void {
+    this.listen("change:model", () => this.renderHeader());
+    this.listen("change:endpoint_host", () => this.renderHeader());
+    this.listen("change:status", () => { this.renderHeader(); this.renderControls(); });
+    this.listen("change:status_message", () => this.renderHeader());
+    this.listen("change:messages", () => { this.renderMessages(); this.renderControls(); });
+    this.listen("change:streaming_index", () => { this.renderMessages(); this.renderControls(); });
+    this.listen("change:closed", () => this.renderControls());
+    this.listen("change:can_undo_clear", () => this.renderUndo());
+    for (const name of ["temperature", "top_p", "max_tokens", "system_prompt"]) {
+      this.listen(`change:${name}`, () => this.renderParams());
+    }
+    this.listen("msg:custom", (msg: ServerMessage) => this.onServerMessage(msg));
+
+    this.input.addEventListener("compositionstart", () => (this.composing = true));
+    this.input.addEventListener("compositionend", () => (this.composing = false));
+    this.input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !this.composing) {
+        e.preventDefault();
+        this.submit();
+      }
+    });
+    this.sendBtn.addEventListener("click", () => this.submit());
+    this.stopBtn.addEventListener("click", () => this.model.send({ type: "stop" }));
+    this.regenBtn.addEventListener("click", () => this.model.send({ type: "regenerate" }));
+    this.clearBtn.addEventListener("click", () => this.model.send({ type: "clear" }));
+    this.fullBtn.addEventListener("click", () => this.setFullScreen(!this.root.classList.contains("kaito-fullscreen")));
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape" && this.root.classList.contains("kaito-fullscreen")) {
+        e.stopPropagation();
+        this.setFullScreen(false);
+      }
+    };
+    document.addEventListener("keydown", onKey, true);
+    this.disposers.push(() => document.removeEventListener("keydown", onKey, true));
+    this.list.addEventListener("scroll", () => {
+      const gap = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight;
+      this.stickToBottom = gap < 40;
+    });
+  }
+
+  dispose(): void {
+    for (const d of this.disposers.splice(0)) d();
+    this.root.remove();
+  }
+
+  // -- intents -----------------------------------------------------------------------------------------------------
+  private get generating(): boolean {
+    return this.model.get("streaming_index") >= 0;
+  }
+
+  private submit(): void {
+    const text = this.input.value;
+    if (!text.trim() || this.generating || this.model.get("closed")) return;
+    this.model.send({ type: "send", text });
+    this.input.value = "";
+    this.stickToBottom = true;
+  }
+
+  private setFullScreen(on: boolean): void {
+    this.root.classList.toggle("kaito-fullscreen", on);
+    this.fullBtn.setAttribute("aria-pressed", String(on));
+    if (on) this.input.focus();
+  }
+
+  private requestSync(): void {
+    this.awaitingSync = true;
+    this.model.send({ type: "sync_request" });
+  }
+
+  // -- server messages ---------------------------------------------------------------------------------------------
+  private onServerMessage(msg: ServerMessage): void {
+    if (msg.type === "notice") {
+      this.addNotice(msg.text, msg.level);
+      return;
+    }
+    if (msg.index !== this.model.get("streaming_index")) return; // a stale reply
+    const live = this.ensureLive(msg.index);
+    if (msg.type === "sync") {
+      live.stream.setText(msg.text);
+      live.received = codePointLength(msg.text);
+      this.awaitingSync = false;
+      this.afterUpdate();
+      return;
+    }
+    if (this.awaitingSync) return;
+    const length = codePointLength(msg.text);
+    if (msg.offset > live.received) {
+      this.requestSync(); // a gap: some text never reached this view
+      return;
+    }
+    const fresh = msg.offset === live.received ? msg.text : dropCodePoints(msg.text, live.received - msg.offset);
+    if (!fresh) return; // already shown (sent again after a sync)
+    const bench = (globalThis as { __KAITO_BENCH__?: BenchEntry[] }).__KAITO_BENCH__;
+    const t0 = bench ? performance.now() : 0;
+    live.stream.append(fresh);
+    live.received = Math.max(live.received, msg.offset + length);
+    if (bench) bench.push({ chars: live.received, ms: performance.now() - t0 });
+    this.afterUpdate();
+  }
+
+  private ensureLive(index: number) {
+    if (this.live && this.live.index === index) return this.live;
+    this.live?.el.remove();
+    const content = h("div", { class: "kaito-content kaito-markdown" });
+    const el = h("div", { class: "kaito-message kaito-assistant", "data-role": "assistant", "aria-busy": "true" }, content);
+    this.list.append(el);
+    this.live = { index, el, stream: new MarkdownStream(content), received: 0 };
+    return this.live;
+  }
+
+  private addNotice(text: string, level: string): void {
+    const attrs: Record<string, string> = { class: `kaito-message kaito-notice kaito-${level}`, "data-role": "system" };
+    if (level === "error") attrs.role = "alert";
+    const el = h("div", attrs, h("div", { class: "kaito-content kaito-plain" }, text));
+    this.list.append(el);
+    this.stickToBottom = true;
+    this.afterUpdate();
+  }
+
+  private afterUpdate(): void {
+    if (this.stickToBottom) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  // -- rendering ---------------------------------------------------------------------------------------------------
+  private renderHeader(): void {
+    this.modelEl.textContent = this.model.get("model") || "…";
+    this.endpointEl.textContent = this.model.get("endpoint_host") || "";
+    const status = this.model.get("status");
+    this.statusEl.dataset.status = status;
+    this.statusEl.textContent = STATUS_TEXT[status] ?? status;
+    const message = this.model.get("status_message");
+    this.statusEl.title = message || STATUS_TEXT[status] || status;
+    const showBanner = status === "error" && !!message;
+    this.banner.hidden = !showBanner;
+    this.banner.textContent = showBanner ? message : "";
+  }
+
+  private renderControls(): void {
+    const closed = this.model.get("closed");
+    const generating = this.generating;
+    const messages = this.model.get("messages");
+    this.input.disabled = closed;
+    this.sendBtn.disabled = closed || generating;
+    this.stopBtn.hidden = !generating;
+    this.sendBtn.hidden = generating;
+    this.regenBtn.disabled = closed || generating || !messages.length || messages[messages.length - 1].role !== "assistant";
+    this.clearBtn.disabled = closed || (!messages.length && !generating);
+    this.closedLine.hidden = !closed;
+    this.closedLine.textContent = closed ? this.model.get("status_message") || "Session ended." : "";
+    if (closed) this.input.placeholder = "Session ended";
+  }
+
+  private renderUndo(): void {
+    const can = this.model.get("can_undo_clear");
+    if (can && !this.undoRow) {
+      const undo = button("Undo", "Undo", "kaito-undo");
+      undo.addEventListener("click", () => this.model.send({ type: "undo_clear" }));
+      this.undoRow = h(
+        "div",
+        { class: "kaito-message kaito-notice kaito-info", "data-role": "system" },
+        h("div", { class: "kaito-content kaito-plain" }, "Conversation cleared. "),
+        undo,
+      );
+      this.list.append(this.undoRow);
+    } else if (!can && this.undoRow) {
+      this.undoRow.remove();
+      this.undoRow = null;
+    }
+  }
+
+  private renderParams(): void {
+    for (const [name, input] of this.paramInputs) {
+      if (document.activeElement === input) continue; // don't fight the user's typing
+      const value = this.model.get(name as NumericParam | "system_prompt");
+      input.value = value == null ? "" : String(value);
+      input.removeAttribute("aria-invalid");
+    }
+  }
+
+  /** Reconcile the committed messages with what is on screen; the live reply becomes a committed one in place. */
+  private renderMessages(): void {
+    const messages = this.model.get("messages");
+    const streamingIndex = this.model.get("streaming_index");
+    if (!messages.length) {
+      // cleared: drop everything but the undo notice
+      for (const child of Array.from(this.list.children)) if (child !== this.undoRow) child.remove();
+      this.rendered = [];
+      this.live = null;
+    }
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i];
+      const key = messageKey(m);
+      const existing = this.rendered[i];
+      if (existing && existing.key === key) continue;
+      let el: HTMLElement;
+      if (this.live && this.live.index === i && m.role === "assistant" && this.live.stream.text === m.content) {
+        this.live.stream.finish(); // the streamed DOM already shows this text: keep it, no flicker
+        el = this.live.el;
+        el.removeAttribute("aria-busy");
+        el.querySelector(".kaito-meta")?.remove();
+        el.querySelector(".kaito-error")?.remove();
+        this.decorate(el, m);
+        this.live = null;
+      } else {
+        el = this.renderMessage(m);
+        if (this.live && this.live.index === i) {
+          this.live.el.replaceWith(el);
+          this.live = null;
+        } else if (existing) existing.el.replaceWith(el);
+        else this.insertAfterLast(el);
+      }
+      this.rendered[i] = { el, key };
+    }
+    for (const stale of this.rendered.splice(messages.length)) stale.el.remove();
+    if (this.live && this.live.index !== streamingIndex) {
+      this.live.el.remove();
+      this.live = null;
+    }
+    if (streamingIndex >= 0) this.ensureLive(streamingIndex);
+    this.afterUpdate();
+  }
+
+  private insertAfterLast(el: HTMLElement): void {
+    if (this.live) this.list.insertBefore(el, this.live.el);
+    else this.list.append(el);
+  }
+
+  private renderMessage(m: ChatMessage): HTMLElement {
+    const role = m.role === "user" || m.role === "assistant" ? m.role : "system";
+    const content = h("div", { class: "kaito-content" });
+    if (role === "assistant") {
+      content.classList.add("kaito-markdown");
+      renderMarkdown(content, m.content);
+    } else {
+      content.classList.add("kaito-plain");
+      content.textContent = m.content; // user text is never HTML
+    }
+    const el = h("div", { class: `kaito-message kaito-${role}`, "data-role": role }, content);
+    this.decorate(el, m);
+    return el;
+  }
+
+  /** Error, stopped marker, stats and the Copy button of a finished message. */
+  private decorate(el: HTMLElement, m: ChatMessage): void {
+    if (m.error) {
+      el.append(h("div", { class: "kaito-error", role: "alert" }, m.error));
+    }
+    const meta = h("div", { class: "kaito-meta" });
+    if (m.stopped) meta.append(h("span", { class: "kaito-stopped" }, "stopped"));
+    const stats = formatStats(m.stats);
+    if (stats) meta.append(h("span", { class: "kaito-stats" }, stats));
+    const copy = button("Copy", "Copy", "kaito-copy");
+    copy.addEventListener("click", () => void copyText(m.content).then(() => flash(copy, "Copied")));
+    meta.append(copy);
+    el.append(meta);
+  }
+
+  // -- parameter controls ------------------------------------------------------------------------------------------
+  private numberControl(name: NumericParam, label: string): HTMLElement {
+    const range = PARAM_RANGES[name];
+    const input = h("input", {
+      type: "number",
+      class: "kaito-param",
+      "aria-label": label,
+      min: String(range.min),
+      step: String(range.step),
+    });
+    if (Number.isFinite(range.max)) input.max = String(range.max);
+    input.addEventListener("change", () => {
+      const value = Number(input.value);
+      const ok =
+        input.value.trim() !== "" &&
+        Number.isFinite(value) &&
+        value >= range.min &&
+        value <= range.max &&
+        (!range.integer || Number.isInteger(value));
+      if (!ok) {
+        // Refused in the UI exactly as Python would refuse it; the control goes back to the current value.
+        input.setAttribute("aria-invalid", "true");
+        input.title = `${label}: ${range.integer ? `an integer ≥ ${range.min}` : `${range.min} to ${range.max}`}`;
+        input.value = String(this.model.get(name));
+        return;
+      }
+      input.removeAttribute("aria-invalid");
+      this.model.set(name, value);
+      this.model.save_changes();
+    });
+    input.addEventListener("blur", () => this.renderParams());
+    this.paramInputs.set(name, input);
+    return h("label", { class: "kaito-field" }, h("span", {}, label), input);
+  }
+
+  private systemPromptControl(): HTMLElement {
+    const input = h("input", {
+      type: "text",
+      class: "kaito-param kaito-system-prompt",
+      "aria-label": "System prompt",
+      placeholder: "System prompt (optional)",
+    });
+    input.addEventListener("change", () => {
+      this.model.set("system_prompt", input.value);
+      this.model.save_changes();
+    });
+    this.paramInputs.set("system_prompt", input);
+    return h("label", { class: "kaito-field kaito-field-wide" }, h("span", {}, "System"), input);
+  }
+}

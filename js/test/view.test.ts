@@ -1,0 +1,205 @@
+import { beforeEach, describe, expect, it } from "vitest";
+
+import type { ChatMessage, ChatState, ClientMessage, WidgetModel } from "../src/protocol";
+import { ChatView } from "../src/view";
+
+/** An in-memory stand-in for anywidget's model: state, change events, custom messages. */
+class FakeModel implements WidgetModel {
+  state: ChatState = {
+    messages: [], streaming_index: -1, status: "ready", status_message: "", model: "tiny", endpoint_host: "127.0.0.1:8000",
+    temperature: 0.7, top_p: 0.9, max_tokens: 1024, system_prompt: "", closed: false, can_undo_clear: false,
+  };
+  sent: ClientMessage[] = [];
+  saved = 0;
+  private handlers = new Map<string, Set<(...a: any[]) => void>>();
+  get<K extends keyof ChatState>(k: K): ChatState[K] { return this.state[k]; }
+  set<K extends keyof ChatState>(k: K, v: ChatState[K]): void { this.state[k] = v; }
+  save_changes(): void { this.saved++; }
+  on(e: string, cb: (...a: any[]) => void): void {
+    if (!this.handlers.has(e)) this.handlers.set(e, new Set());
+    this.handlers.get(e)!.add(cb);
+  }
+  off(e?: string | null, cb?: ((...a: any[]) => void) | null): void { if (e && cb) this.handlers.get(e)?.delete(cb); }
+  send(m: ClientMessage): void { this.sent.push(m); }
+  /** Python changing synced state. */
+  update(patch: Partial<ChatState>): void {
+    Object.assign(this.state, patch);
+    for (const k of Object.keys(patch)) this.handlers.get(`change:${k}`)?.forEach((cb) => cb());
+  }
+  /** Python sending a custom message. */
+  custom(msg: unknown): void { this.handlers.get("msg:custom")?.forEach((cb) => cb(msg, [])); }
+}
+
+const q = <T extends Element = HTMLElement>(root: Element, sel: string) => root.querySelector(sel) as T;
+const user = (content: string): ChatMessage => ({ role: "user", content });
+const reply = (content: string, extra: Partial<ChatMessage> = {}): ChatMessage => ({
+  role: "assistant", content, error: null, stopped: false,
+  stats: { ttft_ms: 210, completion_tokens: 57, tokens_per_s: 31.4, finish_reason: "stop" }, ...extra,
+});
+
+let model: FakeModel;
+let view: ChatView;
+let root: HTMLElement;
+
+beforeEach(() => {
+  document.body.replaceChildren();
+  model = new FakeModel();
+  view = new ChatView(model, document.body);
+  root = view.root;
+});
+
+function press(el: Element, key: string, shiftKey = false): KeyboardEvent {
+  const e = new KeyboardEvent("keydown", { key, shiftKey, bubbles: true, cancelable: true });
+  el.dispatchEvent(e);
+  return e;
+}
+
+describe("ChatView", () => {
+  it("shows model, host and status in the header", () => {
+    expect(q(root, ".kaito-model").textContent).toBe("tiny");
+    expect(q(root, ".kaito-endpoint").textContent).toBe("127.0.0.1:8000");
+    expect(q(root, ".kaito-status").dataset.status).toBe("ready");
+    model.update({ status: "error", status_message: "Cannot connect: refused" });
+    expect(q(root, ".kaito-banner").hidden).toBe(false);
+    expect(q(root, ".kaito-banner").getAttribute("role")).toBe("alert");
+    expect(q(root, ".kaito-banner").textContent).toContain("refused");
+  });
+
+  it("Enter sends, Shift+Enter does not, empty text is not sent", () => {
+    const ta = q<HTMLTextAreaElement>(root, 'textarea[aria-label="Message"]');
+    ta.value = "hello";
+    expect(press(ta, "Enter", true).defaultPrevented).toBe(false);
+    expect(model.sent).toEqual([]);
+    press(ta, "Enter");
+    expect(model.sent).toEqual([{ type: "send", text: "hello" }]);
+    expect(ta.value).toBe("");
+    press(ta, "Enter");
+    expect(model.sent.length).toBe(1);
+  });
+
+  it("streams deltas into an aria-busy reply, blocks double sends, and commits in place", () => {
+    model.update({ messages: [user("hi")], streaming_index: 1, status: "generating" });
+    const send = q<HTMLButtonElement>(root, 'button[aria-label="Send"]');
+    const stop = q<HTMLButtonElement>(root, 'button[aria-label="Stop"]');
+    expect(send.disabled).toBe(true);
+    expect(stop.hidden).toBe(false);
+    const ta = q<HTMLTextAreaElement>(root, 'textarea[aria-label="Message"]');
+    ta.value = "again";
+    press(ta, "Enter");
+    expect(model.sent).toEqual([]);
+    model.custom({ type: "delta", index: 1, offset: 0, text: "Hello " });
+    model.custom({ type: "delta", index: 1, offset: 6, text: "**world** 🚀" });
+    const live = q(root, '[data-role="assistant"][aria-busy="true"]');
+    expect(live.textContent).toContain("Hello world 🚀");
+    expect(live.querySelector("strong")?.textContent).toBe("world");
+    stop.click();
+    expect(model.sent).toContainEqual({ type: "stop" });
+    model.update({ messages: [user("hi"), reply("Hello **world** 🚀", { stopped: true })], streaming_index: -1, status: "ready" });
+    const done = root.querySelectorAll('[data-role="assistant"]');
+    expect(done.length).toBe(1);
+    expect(done[0]).toBe(live); // the streamed element became the committed one
+    expect(done[0].getAttribute("aria-busy")).toBeNull();
+    expect(done[0].querySelector(".kaito-stopped")?.textContent).toBe("stopped");
+    expect(done[0].querySelector(".kaito-stats")?.textContent).toBe("0.21 s to first token · 57 tokens · 31.4 tok/s");
+    expect(send.disabled).toBe(false);
+  });
+
+  it("asks for a sync on a gap and when opened mid-reply, and trims overlaps", () => {
+    model.update({ messages: [user("hi")], streaming_index: 1 });
+    model.custom({ type: "delta", index: 1, offset: 5, text: "late" });
+    expect(model.sent).toEqual([{ type: "sync_request" }]);
+    model.custom({ type: "delta", index: 1, offset: 9, text: " ignored until sync" });
+    model.custom({ type: "sync", index: 1, text: "early late" });
+    model.custom({ type: "delta", index: 1, offset: 6, text: "late words" }); // overlaps what sync gave
+    expect(q(root, '[aria-busy="true"]').textContent?.trim()).toBe("early late words");
+
+    const second = new ChatView(model, document.body); // a second view of the same widget, opened now
+    expect(model.sent.filter((m) => m.type === "sync_request").length).toBe(2);
+    second.dispose();
+  });
+
+  it("shows errors in role=alert below the partial text", () => {
+    model.update({ messages: [user("hi"), reply("partial", { error: "HTTP 500: model exploded", stats: null })] });
+    const msg = q(root, '[data-role="assistant"]');
+    expect(msg.textContent).toContain("partial");
+    expect(q(msg, '[role="alert"]').textContent).toBe("HTTP 500: model exploded");
+  });
+
+  it("renders user text as text, never HTML", () => {
+    model.update({ messages: [user("<b>not bold</b>\nsecond line")] });
+    const msg = q(root, '[data-role="user"]');
+    expect(msg.querySelector("b")).toBeNull();
+    expect(msg.textContent).toContain("<b>not bold</b>\nsecond line");
+  });
+
+  it("Regenerate, Clear and Undo send their intents", () => {
+    model.update({ messages: [user("hi"), reply("there")] });
+    const regen = q<HTMLButtonElement>(root, 'button[aria-label="Regenerate"]');
+    expect(regen.disabled).toBe(false);
+    regen.click();
+    q<HTMLButtonElement>(root, 'button[aria-label="Clear conversation"]').click();
+    expect(model.sent).toEqual([{ type: "regenerate" }, { type: "clear" }]);
+    model.update({ messages: [], can_undo_clear: true });
+    expect(root.querySelectorAll('[data-role="user"], [data-role="assistant"]').length).toBe(0);
+    q<HTMLButtonElement>(root, 'button[aria-label="Undo"]').click();
+    expect(model.sent[model.sent.length - 1]).toEqual({ type: "undo_clear" });
+    model.update({ messages: [user("hi"), reply("there")], can_undo_clear: false });
+    expect(root.querySelector('button[aria-label="Undo"]')).toBeNull();
+    expect(root.querySelectorAll("[data-role]").length).toBe(2);
+  });
+
+  it("parameter controls accept only in-range values and follow Python", () => {
+    const temp = q<HTMLInputElement>(root, 'input[aria-label="Temperature"]');
+    const maxTokens = q<HTMLInputElement>(root, 'input[aria-label="Max tokens"]');
+    expect(temp.value).toBe("0.7");
+    temp.value = "3";
+    temp.dispatchEvent(new Event("change"));
+    expect(model.state.temperature).toBe(0.7);
+    expect(temp.getAttribute("aria-invalid")).toBe("true");
+    expect(temp.value).toBe("0.7");
+    temp.value = "0.3";
+    temp.dispatchEvent(new Event("change"));
+    expect(model.state.temperature).toBe(0.3);
+    expect(model.saved).toBe(1);
+    maxTokens.value = "2.5";
+    maxTokens.dispatchEvent(new Event("change"));
+    expect(model.state.max_tokens).toBe(1024);
+    model.update({ top_p: 0.5 });
+    expect(q<HTMLInputElement>(root, 'input[aria-label="Top p"]').value).toBe("0.5");
+    const sys = q<HTMLInputElement>(root, 'input[aria-label="System prompt"]');
+    sys.value = "Be brief.";
+    sys.dispatchEvent(new Event("change"));
+    expect(model.state.system_prompt).toBe("Be brief.");
+  });
+
+  it("Full screen toggles aria-pressed and Escape leaves it", () => {
+    const full = q<HTMLButtonElement>(root, 'button[aria-label="Full screen"]');
+    full.click();
+    expect(full.getAttribute("aria-pressed")).toBe("true");
+    expect(root.classList.contains("kaito-fullscreen")).toBe(true);
+    press(document.body, "Escape");
+    expect(full.getAttribute("aria-pressed")).toBe("false");
+    expect(root.classList.contains("kaito-fullscreen")).toBe(false);
+  });
+
+  it("notices appear as system messages; errors as alerts", () => {
+    model.custom({ type: "notice", text: "temperature = 0.3", level: "info" });
+    model.custom({ type: "notice", text: "temperature must be a number from 0.0 to 2.0", level: "error" });
+    const notices = root.querySelectorAll('[data-role="system"]');
+    expect(notices.length).toBe(2);
+    expect(notices[1].getAttribute("role")).toBe("alert");
+  });
+
+  it("a closed session disables the input and says so", () => {
+    model.update({ closed: true, status: "closed", status_message: "Session ended. Run the cell again." });
+    expect(q<HTMLTextAreaElement>(root, "textarea").disabled).toBe(true);
+    expect(q<HTMLButtonElement>(root, 'button[aria-label="Send"]').disabled).toBe(true);
+    expect(q(root, ".kaito-closed-line").textContent).toContain("Session ended");
+  });
+
+  it("dispose removes the view and its listeners", () => {
+    view.dispose();
+    expect(document.body.querySelector(".kaito-chat")).toBeNull();
+    model.update({ messages: [user("x")] }); // no listener left to throw on a detached view
+  });
+});

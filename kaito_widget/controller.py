@@ -1,0 +1,527 @@
+"""The conversation: transcript, parameters, one generation at a time, streaming, stop, regenerate, clear, stats.
+
+Plain Python, no widget imports: the notebook widget and the terminal are thin faces that subscribe to events.
+Generation runs on a worker thread so the kernel stays free; every public method is safe to call from any thread
+(browser messages may arrive on a kernel subshell thread while a reply streams on the worker).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import openai
+
+from . import params as P
+from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model
+
+
+class ChatError(RuntimeError):
+    """A reply failed, or the chat cannot be used; the message is the server's (or our) readable explanation."""
+
+
+class BusyError(ChatError):
+    """A reply is already streaming: one generation at a time."""
+
+
+# -- events the faces subscribe to -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StatusChanged:
+    status: str  # connecting | ready | generating | error | closed
+    message: str
+
+
+@dataclass(frozen=True)
+class GenerationStarted:
+    index: int  # the index the reply will have in ``messages``
+
+
+@dataclass(frozen=True)
+class Delta:
+    index: int
+    offset: int  # code points generated before ``text``
+    text: str
+
+
+@dataclass(frozen=True)
+class MessagesChanged:
+    messages: list[dict[str, Any]]  # a copy of the whole transcript
+    streaming_index: int  # -1 when no reply is being generated
+
+
+@dataclass(frozen=True)
+class ParamChanged:
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Connected:
+    model: str
+    endpoint_host: str
+
+
+Event = StatusChanged | GenerationStarted | Delta | MessagesChanged | ParamChanged | Connected
+Listener = Callable[[Event], None]
+EndpointResolver = Callable[[], Endpoint]
+
+# How long ``stop()`` waits for the worker to notice before finishing the message itself (a server that stalls
+# between chunks would otherwise keep the reply "generating" until its next byte).
+STOP_GRACE_S = 1.0
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class _Generation:
+    """Book-keeping for the one reply being generated."""
+
+    index: int
+    stop_requested: threading.Event
+    done: threading.Event
+    stream: Any = None  # the openai Stream, closed by stop() to end the HTTP response
+    text: str = ""
+    length: int = 0  # code points in ``text``
+    chunks: int = 0  # content chunks received: the token count when the server sends no usage
+    started: float = 0.0  # perf_counter() when the request went out
+    first_token: float | None = None
+    finalized: bool = False
+
+    def stats(self, usage_tokens: int | None = None, finish_reason: str | None = None) -> dict[str, Any]:
+        tokens = usage_tokens if usage_tokens is not None else self.chunks
+        end = time.perf_counter()
+        ttft = (self.first_token - self.started) * 1000 if self.first_token is not None else None
+        duration = end - self.first_token if self.first_token is not None else None
+        tps = tokens / duration if duration and tokens > 0 else None
+        return {
+            "ttft_ms": round(ttft, 1) if ttft is not None else None,
+            "completion_tokens": tokens,
+            "tokens_per_s": round(tps, 1) if tps is not None else None,
+            "finish_reason": finish_reason,
+        }
+
+
+class ChatController:
+    """Owns one conversation with one OpenAI-compatible endpoint."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        resolver: EndpointResolver | None = None,
+        model: str | None = None,
+        temperature: float = P.DEFAULTS["temperature"],
+        top_p: float = P.DEFAULTS["top_p"],
+        max_tokens: int = P.DEFAULTS["max_tokens"],
+        system_prompt: str | None = None,
+    ) -> None:
+        if (base_url is None) == (resolver is None):
+            raise ValueError("Give exactly one of base_url or resolver.")
+        if base_url is not None:
+            endpoint = Endpoint(normalize_base_url(base_url), api_key=api_key)
+            resolver = lambda: endpoint  # noqa: E731 - a plain URL needs no discovery
+        self._resolver: EndpointResolver = resolver  # type: ignore[assignment]
+        self._params: dict[str, Any] = {
+            "temperature": P.validate("temperature", temperature),
+            "top_p": P.validate("top_p", top_p),
+            "max_tokens": P.validate("max_tokens", max_tokens),
+            "system_prompt": P.validate("system_prompt", system_prompt) or None,
+        }
+        self._requested_model = model
+        self._model: str | None = model
+        self._endpoint: Endpoint | None = None
+        self._client: openai.OpenAI | None = None
+        self._lock = threading.RLock()
+        self._listeners: list[Listener] = []
+        self._messages: list[dict[str, Any]] = []
+        self._cleared: list[dict[str, Any]] | None = None  # what clear() removed, until the next turn
+        self._generation: _Generation | None = None
+        self._status = "connecting"
+        self._status_message = "Connecting…"
+        self._ready = threading.Event()
+        self._connecting: threading.Thread | None = None
+        self._closed = False
+        self._usage_supported = True  # a server that rejects stream_options gets asked without it
+
+    # -- observation ---------------------------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` on every change (from any thread); returns an unsubscribe function."""
+        with self._lock:
+            self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return _copy_messages(self._messages)
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def status_message(self) -> str:
+        return self._status_message
+
+    @property
+    def model(self) -> str | None:
+        return self._model
+
+    @property
+    def endpoint_host(self) -> str:
+        return self._endpoint.display_host if self._endpoint else ""
+
+    @property
+    def generating(self) -> bool:
+        return self._generation is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def can_undo_clear(self) -> bool:
+        return self._cleared is not None
+
+    def streaming_text(self) -> tuple[int, str]:
+        """(index, text so far) of the reply being generated, or (-1, "") when idle: lets a new view catch up."""
+        with self._lock:
+            gen = self._generation
+            return (gen.index, gen.text) if gen else (-1, "")
+
+    def _set_status(self, status: str, message: str = "") -> None:
+        with self._lock:
+            if self._closed and status != "closed":
+                return
+            self._status, self._status_message = status, message
+        self._emit(StatusChanged(status, message))
+
+    # -- parameters ------------------------------------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._params)
+
+    def set_param(self, name: str, value: Any) -> Any:
+        """Validate and set a sampling parameter (raises ParameterError naming the range; the old value stays)."""
+        name = P.canonical_name(name)
+        value = P.validate(name, value)
+        if name == "system_prompt":
+            value = value or None
+        with self._lock:
+            changed = self._params[name] != value
+            self._params[name] = value
+        if changed:
+            self._emit(ParamChanged(name, value))
+        return value
+
+    temperature = property(lambda self: self._params["temperature"], lambda self, v: self.set_param("temperature", v))
+    top_p = property(lambda self: self._params["top_p"], lambda self, v: self.set_param("top_p", v))
+    max_tokens = property(lambda self: self._params["max_tokens"], lambda self, v: self.set_param("max_tokens", v))
+    system_prompt = property(
+        lambda self: self._params["system_prompt"], lambda self, v: self.set_param("system_prompt", v)
+    )
+
+    def set_model(self, model: str) -> None:
+        """Use another model the server offers (e.g. a LoRA adapter) from the next reply on."""
+        with self._lock:
+            self._requested_model = self._model = model
+        if self._endpoint is not None:
+            self._emit(Connected(model, self._endpoint.display_host))
+
+    # -- connection ------------------------------------------------------------------------------------------------
+    def connect(self) -> None:
+        """Resolve the endpoint and the model in the background; ``wait_ready()`` waits for it."""
+        with self._lock:
+            if self._connecting is not None and self._connecting.is_alive():
+                return
+            self._ready.clear()
+            self._connecting = threading.Thread(target=self._connect, name="kaito-connect", daemon=True)
+            self._connecting.start()
+
+    def _connect(self) -> None:
+        self._set_status("connecting", "Connecting…")
+        try:
+            endpoint = self._resolver()
+            client = endpoint.make_client()
+            model = self._requested_model
+            if model is None:
+                model = pick_base_model(list_models(client))
+                if model is None:
+                    raise ChatError("The server lists no models (GET /models returned an empty list).")
+        except Exception as exc:  # shown in the header and raised from ask(); the next send retries
+            message = str(exc) if isinstance(exc, ChatError) else f"Cannot connect: {error_text(exc)}"
+            self._set_status("error", message)
+        else:
+            with self._lock:
+                self._endpoint, self._client, self._model = endpoint, client, model
+            self._emit(Connected(model, endpoint.display_host))
+            self._set_status("ready", "")
+        finally:
+            self._ready.set()
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until connected; raise ChatError with the reason if connecting failed."""
+        if self._connecting is None:
+            self.connect()
+        if not self._ready.wait(timeout):
+            raise ChatError("Still connecting to the model server; try again in a moment.")
+        if self._client is None:
+            raise ChatError(self._status_message or "Not connected.")
+
+    # -- conversation ----------------------------------------------------------------------------------------------
+    def send(self, text: str) -> int:
+        """Add a user message and start generating the reply on a worker thread; returns the reply's index."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("Type a message first: the text is empty.")
+        with self._lock:
+            self._check_can_generate()
+            self._cleared = None
+            self._messages.append({"role": "user", "content": text, "created": _now()})
+            gen = self._new_generation()
+        return self._start(gen)
+
+    def regenerate(self) -> int:
+        """Drop the last reply and generate it again."""
+        with self._lock:
+            self._check_can_generate()
+            if self._messages and self._messages[-1]["role"] == "assistant":
+                self._messages.pop()
+            if not self._messages:
+                raise ChatError("Nothing to regenerate: the conversation is empty.")
+            gen = self._new_generation()
+        return self._start(gen)
+
+    def _check_can_generate(self) -> None:
+        if self._closed:
+            raise ChatError("This chat session has ended (/quit). Run the cell again to start a new one.")
+        if self._generation is not None:
+            raise BusyError("A reply is still being generated: wait for it, or stop it first.")
+
+    def _new_generation(self) -> _Generation:
+        """Reserve the generation slot (caller holds the lock)."""
+        self._generation = _Generation(len(self._messages), threading.Event(), threading.Event())
+        return self._generation
+
+    def _start(self, gen: _Generation) -> int:
+        """Announce the new reply and start its worker (outside the lock: listeners may take their own locks)."""
+        with self._lock:
+            messages = _copy_messages(self._messages[: gen.index])
+        self._emit(MessagesChanged(messages, gen.index))
+        self._emit(GenerationStarted(gen.index))
+        self._set_status("generating", "")
+        threading.Thread(target=self._generate, args=(gen,), name="kaito-generate", daemon=True).start()
+        return gen.index
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the current reply to finish; True if nothing is generating any more."""
+        gen = self._generation
+        return gen is None or gen.done.wait(timeout)
+
+    def ask(self, text: str, timeout: float | None = None) -> str:
+        """Send ``text`` and block until the reply is complete; return its text (raise ChatError if it failed)."""
+        index = self.send(text)
+        if not self.wait(timeout):
+            self.stop()
+            raise TimeoutError(f"No complete reply within {timeout} s; the reply was stopped (partial text kept).")
+        with self._lock:
+            reply = self._messages[index] if index < len(self._messages) else None
+        if reply is None:  # cleared meanwhile
+            raise ChatError("The conversation was cleared before the reply finished.")
+        if reply.get("error"):
+            raise ChatError(reply["error"])
+        return reply["content"]
+
+    def stop(self) -> None:
+        """Stop the reply: close the HTTP stream (the server stops generating); the partial text stays."""
+        gen = self._generation
+        if gen is None:
+            return
+        gen.stop_requested.set()
+        stream = gen.stream
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:  # closing from another thread may race with the worker; the worker copes
+                pass
+        if not gen.done.wait(STOP_GRACE_S):
+            self._finalize(gen, error=None, stopped=True, stats=gen.stats())
+
+    def clear(self) -> None:
+        """Empty the conversation; ``undo_clear()`` brings it back until the next message is sent."""
+        self.stop()
+        with self._lock:
+            if self._messages:
+                self._cleared = self._messages
+            self._messages = []
+            messages: list[dict[str, Any]] = []
+        self._emit(MessagesChanged(messages, -1))
+
+    def undo_clear(self) -> bool:
+        """Restore what the last ``clear()`` removed; False if there is nothing to restore."""
+        with self._lock:
+            if self._cleared is None or self._generation is not None:
+                return False
+            self._messages, self._cleared = self._cleared + self._messages, None
+            messages = _copy_messages(self._messages)
+        self._emit(MessagesChanged(messages, -1))
+        return True
+
+    def close(self) -> None:
+        """End the session (``/quit``): stop any reply; further sends are refused."""
+        self.stop()
+        self._set_status("closed", "Session ended. Run the cell again to start a new chat.")
+        with self._lock:
+            self._closed = True
+
+    def history(self, upto: int | None = None) -> list[dict[str, str]]:
+        """What goes to the model: the system prompt, then every turn before ``upto`` (role and content only).
+
+        A turn whose reply failed before producing any text is left out, so roles keep alternating (several chat
+        templates reject two user messages in a row); a partial reply (stopped or broken off) is kept.
+        """
+        with self._lock:
+            turns = self._messages[:upto]
+            system = self._params["system_prompt"]
+        out: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
+        for i, m in enumerate(turns):
+            nxt = turns[i + 1] if i + 1 < len(turns) else None
+            if m["role"] == "assistant" and not m["content"]:
+                continue
+            if m["role"] == "user" and nxt is not None and nxt["role"] == "assistant" and not nxt["content"]:
+                continue
+            out.append({"role": m["role"], "content": m["content"]})
+        return out
+
+    # -- the worker --------------------------------------------------------------------------------------------------
+    def _generate(self, gen: _Generation) -> None:
+        usage_tokens: int | None = None
+        finish: str | None = None
+        error: str | None = None
+        try:
+            self._ensure_connected()
+            gen.started = time.perf_counter()
+            stream = self._open_stream(gen)
+            for chunk in stream:
+                if gen.stop_requested.is_set():
+                    break
+                if getattr(chunk, "usage", None) and chunk.usage.completion_tokens is not None:
+                    usage_tokens = chunk.usage.completion_tokens
+                for choice in chunk.choices or []:
+                    finish = choice.finish_reason or finish
+                    piece = choice.delta.content if choice.delta else None
+                    if piece:
+                        self._append(gen, piece)
+        except Exception as exc:
+            if not gen.stop_requested.is_set():  # closing the stream on stop() raises here; that is not an error
+                error = str(exc) if isinstance(exc, ChatError) else error_text(exc)
+        self._finalize(gen, error=error, stopped=gen.stop_requested.is_set(), stats=gen.stats(usage_tokens, finish))
+
+    def _ensure_connected(self) -> None:
+        """Wait for a connection in progress; retry once if the last attempt failed (the server may be up now)."""
+        if self._connecting is None:
+            self.connect()
+        self._ready.wait()
+        if self._client is None:
+            self._connect()
+            if self._client is None:
+                raise ChatError(self._status_message)
+            self._set_status("generating", "")
+
+    def _open_stream(self, gen: _Generation) -> Any:
+        with self._lock:
+            params, model, client = dict(self._params), self._model, self._client
+        request: dict[str, Any] = {
+            "model": model,
+            "messages": self.history(gen.index),
+            "stream": True,
+            "temperature": params["temperature"],
+            "top_p": params["top_p"],
+            "max_tokens": params["max_tokens"],
+        }
+        if self._usage_supported:
+            request["stream_options"] = {"include_usage": True}
+        assert client is not None
+        try:
+            stream = client.chat.completions.create(**request)
+        except openai.BadRequestError as exc:
+            if "stream_options" not in error_text(exc):
+                raise
+            self._usage_supported = False  # older servers: count the chunks instead
+            request.pop("stream_options")
+            stream = client.chat.completions.create(**request)
+        gen.stream = stream
+        if gen.stop_requested.is_set():  # stop() came while we were connecting
+            stream.close()
+        return stream
+
+    def _append(self, gen: _Generation, piece: str) -> None:
+        with self._lock:
+            if gen.finalized:
+                return
+            if gen.first_token is None:
+                gen.first_token = time.perf_counter()
+            gen.chunks += 1
+            offset = gen.length
+            gen.text += piece
+            gen.length += len(piece)
+        self._emit(Delta(gen.index, offset, piece))
+
+    def _finalize(self, gen: _Generation, *, error: str | None, stopped: bool, stats: dict[str, Any]) -> None:
+        """Commit the reply to the transcript exactly once, whoever gets here first (worker or stop())."""
+        with self._lock:
+            if gen.finalized:
+                return
+            gen.finalized = True
+            reply = {
+                "role": "assistant",
+                "content": gen.text,
+                "created": _now(),
+                "model": self._model,
+                "params": {k: v for k, v in self._params.items() if k != "system_prompt"},
+                "error": error,
+                "stopped": stopped,
+                "stats": stats,
+            }
+            if self._generation is gen:
+                self._generation = None
+            if gen.index == len(self._messages):  # not cleared meanwhile
+                self._messages.append(reply)
+            messages = _copy_messages(self._messages)
+        try:
+            self._emit(MessagesChanged(messages, -1))
+            self._set_status("ready", "")
+        finally:
+            gen.done.set()
+
+    # -- export ------------------------------------------------------------------------------------------------------
+    def to_markdown(self) -> str:
+        """The conversation as Markdown: a heading per turn, errors and stops noted."""
+        with self._lock:
+            messages = _copy_messages(self._messages)
+            system = self._params["system_prompt"]
+        lines = [f"# Chat with {self._model or 'model'}", ""]
+        if system:
+            lines += ["**System prompt:** " + system, ""]
+        for m in messages:
+            who = {"user": "You", "assistant": "Assistant", "system": "System"}.get(m["role"], m["role"])
+            lines += [f"### {who}", "", m["content"] or "", ""]
+            if m.get("stopped"):
+                lines += ["*(stopped)*", ""]
+            if m.get("error"):
+                lines += [f"> **Error:** {m['error']}", ""]
+        return "\n".join(lines).rstrip() + "\n"
+
+
+def _copy_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**m, **({"stats": dict(m["stats"])} if m.get("stats") else {})} for m in messages]

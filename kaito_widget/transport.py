@@ -1,0 +1,139 @@
+"""How the kernel reaches a model: an ``Endpoint`` and an openai client built from it, plus error wording.
+
+Discovery (a Kaito workspace on a cluster) produces an ``Endpoint`` with its own HTTP client carrying the cluster's
+credentials; a plain ``base_url`` produces one with the default client. Chat logic never sees the difference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+import openai
+
+# No key is needed by Kaito's runtimes or local servers, but the SDK insists on one. We deliberately do not fall back
+# to OPENAI_API_KEY: that would hand a real OpenAI key to whatever server base_url points at.
+API_KEY_ENV = "KAITO_WIDGET_API_KEY"
+PLACEHOLDER_KEY = "not-needed"
+
+# Generous read timeout: a big model on a busy GPU can take a while between chunks; connecting should be quick.
+DEFAULT_TIMEOUT = httpx2.Timeout(connect=10.0, read=300.0, write=30.0, pool=10.0)
+
+
+@dataclass
+class Endpoint:
+    """Where and how to reach an OpenAI-compatible API. ``repr`` never shows the key or the client."""
+
+    base_url: str
+    api_key: str | None = field(default=None, repr=False)
+    http_client: httpx2.Client | None = field(default=None, repr=False)
+    label: str | None = None  # what the header shows instead of the host, e.g. "workspace phi (API proxy)"
+
+    @property
+    def display_host(self) -> str:
+        """Host and port only: safe to show (no path, query, user info or token)."""
+        if self.label:
+            return self.label
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        if ":" in host:  # IPv6 literal
+            host = f"[{host}]"
+        return f"{host}:{parts.port}" if parts.port else host
+
+    def make_client(self) -> openai.OpenAI:
+        # max_retries=0: a chat UI should show a 429 or a dropped connection at once, not hang in silent retries.
+        return openai.OpenAI(
+            base_url=self.base_url,
+            api_key=self.api_key or os.environ.get(API_KEY_ENV) or PLACEHOLDER_KEY,
+            http_client=self.http_client,
+            max_retries=0,
+            timeout=DEFAULT_TIMEOUT,
+        )
+
+
+def normalize_base_url(base_url: str) -> str:
+    """Accept ``http://host:8000`` as well as ``http://host:8000/v1``; the SDK wants the ``/v1`` root."""
+    url = base_url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"base_url must be an http(s) URL such as 'http://127.0.0.1:8000/v1'; got {base_url!r}."
+        )
+    if not parts.path or parts.path == "/":
+        url += "/v1"
+    return url
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    parent: str | None  # set for LoRA adapters (vLLM lists them next to their base model)
+
+
+def list_models(client: openai.OpenAI) -> list[ModelInfo]:
+    """``GET /models``: every model the server offers, base models and adapters."""
+    page = client.models.list()
+    return [ModelInfo(m.id, (m.model_dump().get("parent") or None)) for m in page.data]
+
+
+def pick_base_model(models: list[ModelInfo]) -> str | None:
+    """The base model is the first entry without a ``parent`` (LoRA adapters have one)."""
+    for m in models:
+        if not m.parent:
+            return m.id
+    return models[0].id if models else None
+
+
+def error_text(exc: BaseException) -> str:
+    """A readable sentence carrying the server's own words.
+
+    openai's ``str(e)`` is often only "Error code: 400"; the server's text sits in ``e.body``, shaped
+    ``{"detail": ...}`` (FastAPI, transformers serve), ``{"error": {"message": ...}}`` (vLLM/OpenAI), ``{"message": ...}``
+    or a bare string (an error frame mid-stream, a text/plain 500).
+    """
+    if isinstance(exc, openai.APITimeoutError):
+        return "The model server did not answer in time (timeout). Try again, or lower max_tokens."
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__ or exc.__context__
+        detail = f": {cause}" if cause and str(cause) else ""
+        return f"Lost the connection to the model server{detail}."
+    if isinstance(exc, openai.APIStatusError):
+        text = _body_text(exc.body) or _response_text(exc)
+        prefix = f"HTTP {exc.status_code}"
+        if exc.status_code == 429:
+            prefix += " (the server is busy; try again shortly)"
+        return f"{prefix}: {text}" if text else prefix
+    if isinstance(exc, openai.APIError):  # e.g. an error frame after the stream began
+        return _body_text(exc.body) or exc.message or "The model server reported an error."
+    if isinstance(exc, json.JSONDecodeError):
+        return f"The model server sent a malformed stream (not JSON: {exc.msg})."
+    if isinstance(exc, httpx2.HTTPError):
+        return f"Lost the connection to the model server: {exc}."
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _body_text(body: Any) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, str):
+        return body.strip()
+    if isinstance(body, dict):
+        for key in ("detail", "message", "error"):
+            if key in body:
+                return _body_text(body[key])
+        return json.dumps(body)[:500]
+    if isinstance(body, list):  # FastAPI validation errors: [{"loc": [...], "msg": "..."}]
+        msgs = [str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in body]
+        return "; ".join(msgs)
+    return str(body)
+
+
+def _response_text(exc: openai.APIStatusError) -> str:
+    try:
+        return exc.response.text.strip()[:500]
+    except Exception:  # the body of a streamed response may be unreadable
+        return ""

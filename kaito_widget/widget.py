@@ -1,0 +1,209 @@
+"""``ChatWidget``: the notebook face of a ChatController (anywidget; the frontend lives in ``js/``).
+
+The widget only translates: controller events become synced traits and coalesced custom messages, browser intents
+become controller calls. See docs/widget-protocol.md for the wire contract.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from . import params as P
+from .coalesce import DeltaCoalescer
+from .commands import is_command, run_command
+from .controller import (
+    ChatController,
+    Connected,
+    Delta,
+    Event,
+    MessagesChanged,
+    ParamChanged,
+    StatusChanged,
+)
+
+STATIC = Path(__file__).parent / "static"
+
+
+# Shown instead of the chat when the package was installed without its built frontend (e.g. a bare source tree).
+_MISSING_FRONTEND_ESM = """
+export default { render({ el }) {
+  el.textContent = "kaito-widget's frontend is not built. Reinstall with `pip install .` from a source checkout " +
+    "(it needs Node.js and npm to build js/), or install a released wheel.";
+} };
+"""
+
+
+def _static(name: str, fallback: str) -> Path | str:
+    path = STATIC / name
+    return path if path.exists() else fallback
+
+
+class ChatWidget(anywidget.AnyWidget):
+    """A streaming chat with a model served by a Kaito workspace or any OpenAI-compatible server."""
+
+    _esm = _static("widget.js", _MISSING_FRONTEND_ESM)
+    _css = _static("widget.css", "")
+
+    messages = traitlets.List(traitlets.Dict(), help="The transcript (committed turns).").tag(sync=True)
+    streaming_index = traitlets.Int(-1).tag(sync=True)
+    status = traitlets.Unicode("connecting").tag(sync=True)
+    status_message = traitlets.Unicode("").tag(sync=True)
+    model = traitlets.Unicode("").tag(sync=True)
+    endpoint_host = traitlets.Unicode("").tag(sync=True)
+    temperature = traitlets.Float(P.DEFAULTS["temperature"]).tag(sync=True)
+    top_p = traitlets.Float(P.DEFAULTS["top_p"]).tag(sync=True)
+    max_tokens = traitlets.Int(P.DEFAULTS["max_tokens"]).tag(sync=True)
+    system_prompt = traitlets.Unicode("").tag(sync=True)
+    closed = traitlets.Bool(False).tag(sync=True)
+    can_undo_clear = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(
+        self,
+        workspace: str | None = None,
+        *,
+        namespace: str | None = None,
+        context: str | None = None,
+        kubeconfig: str | None = None,
+        base_url: str | None = None,
+        model: str | None = None,
+        api_key: str | None = None,
+        temperature: float = P.DEFAULTS["temperature"],
+        max_tokens: int = P.DEFAULTS["max_tokens"],
+        top_p: float = P.DEFAULTS["top_p"],
+        system_prompt: str | None = None,
+        chat_id: str | None = None,
+    ) -> None:
+        if (workspace is None) == (base_url is None):
+            raise ValueError(
+                "Give exactly one of workspace= (a Kaito workspace on your cluster) or base_url= (an OpenAI-compatible "
+                "server, e.g. base_url='http://127.0.0.1:8000/v1')."
+            )
+        if workspace is not None:
+            raise NotImplementedError(
+                "ChatWidget(workspace=...) is not available yet in this version; pass base_url= of the workspace's "
+                "OpenAI-compatible endpoint instead (e.g. after `kubectl port-forward svc/NAME 8000:80`)."
+            )
+        # Validates every parameter before anything is displayed or connected.
+        self._controller = ChatController(
+            base_url=base_url, api_key=api_key, model=model, temperature=temperature, top_p=top_p,
+            max_tokens=max_tokens, system_prompt=system_prompt,
+        )
+        self.chat_id = chat_id
+        self._lock = threading.RLock()  # trait updates come from worker threads and the kernel's threads
+        self._coalescer = DeltaCoalescer(self._send_delta)
+        super().__init__(
+            temperature=temperature, top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt or "",
+        )
+        self.on_msg(self._on_browser_message)
+        self._controller.subscribe(self._on_event)
+        self._controller.connect()
+
+    # -- Python API (delegates to the controller) ----------------------------------------------------------------
+    def send(self, text: str) -> None:  # type: ignore[override]  # anywidget's send(content) is for custom messages
+        """Send a message (or a slash command); returns at once while the reply streams."""
+        if isinstance(text, dict):  # ipywidgets' own custom-message API, used by _send_delta and notices
+            super().send(text)
+            return
+        if is_command(text):
+            self._run_command(text)
+        else:
+            self._controller.send(text)
+
+    def ask(self, text: str, timeout: float | None = None) -> str:
+        """Send ``text`` and block until the reply is complete; returns its text (works without a display too)."""
+        self._controller.wait_ready(timeout)
+        return self._controller.ask(text, timeout=timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._controller.wait(timeout)
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def regenerate(self) -> None:
+        self._controller.regenerate()
+
+    def clear(self) -> None:
+        self._controller.clear()
+
+    def undo_clear(self) -> bool:
+        return self._controller.undo_clear()
+
+    def to_markdown(self) -> str:
+        return self._controller.to_markdown()
+
+    @property
+    def controller(self) -> ChatController:
+        return self._controller
+
+    # -- validation: the same ranges as the controller; the old value stays on error -----------------------------
+    @traitlets.validate("temperature", "top_p", "max_tokens")
+    def _validate_param(self, proposal: dict[str, Any]) -> Any:
+        return P.validate(proposal["trait"].name, proposal["value"])
+
+    @traitlets.observe("temperature", "top_p", "max_tokens", "system_prompt")
+    def _param_changed(self, change: dict[str, Any]) -> None:
+        if hasattr(self, "_controller"):
+            self._controller.set_param(change["name"], change["new"])
+
+    @traitlets.observe("model")
+    def _model_changed(self, change: dict[str, Any]) -> None:
+        if hasattr(self, "_controller") and change["new"] and change["new"] != self._controller.model:
+            self._controller.set_model(change["new"])
+
+    # -- controller → traits and messages --------------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, Delta):
+                self._coalescer.push(event.index, event.offset, event.text)
+            elif isinstance(event, MessagesChanged):
+                self._coalescer.flush()  # the last tokens go before the commit that ends the stream
+                with self.hold_sync():
+                    self.messages = event.messages
+                    self.streaming_index = event.streaming_index
+                    self.can_undo_clear = self._controller.can_undo_clear
+            elif isinstance(event, StatusChanged):
+                with self.hold_sync():
+                    self.status, self.status_message = event.status, event.message
+                    self.closed = event.status == "closed"
+            elif isinstance(event, Connected):
+                with self.hold_sync():
+                    self.model, self.endpoint_host = event.model, event.endpoint_host
+            elif isinstance(event, ParamChanged):
+                setattr(self, event.name, "" if event.value is None else event.value)
+
+    def _send_delta(self, index: int, offset: int, text: str) -> None:
+        super().send({"type": "delta", "index": index, "offset": offset, "text": text})
+
+    def _notice(self, text: str, level: str = "info") -> None:
+        super().send({"type": "notice", "text": text, "level": level})
+
+    def _run_command(self, text: str) -> None:
+        result = run_command(self._controller, text)
+        self._notice(result.text, result.level)
+
+    # -- browser → controller --------------------------------------------------------------------------------------
+    def _on_browser_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        kind = content.get("type")
+        try:
+            if kind == "send":
+                self.send(str(content.get("text", "")))
+            elif kind == "stop":
+                self._controller.stop()
+            elif kind == "regenerate":
+                self._controller.regenerate()
+            elif kind == "clear":
+                self._controller.clear()
+            elif kind == "undo_clear":
+                self._controller.undo_clear()
+            elif kind == "sync_request":
+                index, text = self._controller.streaming_text()
+                if index >= 0:
+                    super().send({"type": "sync", "index": index, "text": text})
+        except Exception as exc:  # a refused action is shown in the chat, never lost in the kernel log
+            self._notice(str(exc), "error")

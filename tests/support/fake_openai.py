@@ -1,0 +1,238 @@
+"""A small OpenAI-compatible streaming server on loopback, with faults the tests switch on.
+
+It speaks the chat-completions SSE protocol the way vLLM does (chunks, a usage chunk, ``data: [DONE]``) and can
+misbehave on demand: delays, 4xx/5xx with a JSON or text body, 429, a dropped connection, malformed SSE, an error
+frame after the stream started. Tests queue ``Reply`` objects with ``script()``; with nothing queued it echoes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_TOKEN_RE = re.compile(r"\s*\S+|\s+")
+
+
+def split_tokens(text: str) -> list[str]:
+    """Split text into word-sized chunks the way a tokenizer roughly would (leading spaces kept)."""
+    return _TOKEN_RE.findall(text)
+
+
+@dataclass
+class Reply:
+    """What the server does for one chat request."""
+
+    text: str | None = None  # None: echo "You said: <last user message>"
+    tokens: list[str] | None = None  # explicit chunks; default: split_tokens(text)
+    delay: float = 0.0  # seconds between chunks
+    first_delay: float = 0.0  # seconds before the first chunk (time to first token)
+    status: int = 200
+    error_body: Any = None  # body of a non-200 answer: dict → JSON, str → text/plain
+    drop_after: int | None = None  # close the connection abruptly after this many chunks
+    error_frame_after: int | None = None  # send `data: {"error": error_frame}` after this many chunks
+    error_frame: Any = field(default_factory=lambda: {"message": "the model crashed mid-stream", "code": 500})
+    malformed_after: int | None = None  # send a frame that is not JSON after this many chunks
+    usage: bool = True  # send a usage chunk when the client asks for it
+    done: bool = True  # send `data: [DONE]` (transformers serve does not)
+    finish_reason: str = "stop"
+
+
+@dataclass
+class ReceivedRequest:
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class FakeOpenAI:
+    """Context manager running the fake server in a thread on 127.0.0.1 and a free port."""
+
+    def __init__(
+        self, models: list[str] | None = None, adapters: dict[str, str] | None = None, port: int = 0
+    ) -> None:
+        self.port = port
+        self.models = models or ["fake-model"]
+        self.adapters = adapters or {}  # adapter id -> parent model id
+        self.requests: list[ReceivedRequest] = []
+        self.disconnects = 0  # streams the client closed before the server finished
+        self.completed = 0  # streams the server sent to the end
+        self._queue: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- control -------------------------------------------------------------------------------------------
+    def script(self, *replies: Reply) -> None:
+        """Queue replies for the next chat requests, in order."""
+        with self._lock:
+            self._queue.extend(replies)
+
+    @property
+    def chat_requests(self) -> list[dict[str, Any]]:
+        return [r.body for r in self.requests if r.path.endswith("/chat/completions")]
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "server not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def _next_reply(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            reply = self._queue.popleft() if self._queue else Reply()
+        if reply.text is None and reply.tokens is None:
+            last_user = next((m for m in reversed(body.get("messages", [])) if m.get("role") == "user"), {})
+            reply = Reply(**{**reply.__dict__, "text": f"You said: {last_user.get('content', '')}"})
+        return reply
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    def __enter__(self) -> "FakeOpenAI":
+        fake = self
+
+        class Handler(_Handler):
+            server_fake = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-openai", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_fake: FakeOpenAI
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _send_json(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error_reply(self, reply: Reply) -> None:
+        body = reply.error_body if reply.error_body is not None else {"detail": f"fake error {reply.status}"}
+        if isinstance(body, str):
+            data = body.encode()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        else:
+            self._send_json(reply.status, body)
+
+    def _frame(self, payload: Any) -> None:
+        data = payload if isinstance(payload, str) else json.dumps(payload)
+        self._chunk(f"data: {data}\n\n".encode())
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    # -- routes --------------------------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        fake = self.server_fake
+        fake.requests.append(ReceivedRequest(self.path, {}, dict(self.headers)))
+        if self.path.rstrip("/").endswith("/models"):
+            data = [{"id": m, "object": "model", "owned_by": "fake", "parent": None} for m in fake.models]
+            data += [{"id": a, "object": "model", "owned_by": "fake", "parent": p} for a, p in fake.adapters.items()]
+            self._send_json(200, {"object": "list", "data": data})
+        elif self.path.rstrip("/").endswith("/health"):
+            self._send_json(200, {"status": "ok"})
+        else:
+            self._send_json(404, {"detail": "Not Found"})
+
+    def do_POST(self) -> None:
+        fake = self.server_fake
+        length = int(self.headers.get("Content-Length", "0"))
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except json.JSONDecodeError:
+            self._send_json(400, {"detail": "request body is not JSON"})
+            return
+        fake.requests.append(ReceivedRequest(self.path, body, dict(self.headers)))
+        if not self.path.endswith("/chat/completions"):
+            self._send_json(404, {"detail": "Not Found"})
+            return
+        reply = fake._next_reply(body)
+        if reply.status != 200:
+            self._send_error_reply(reply)
+            return
+        tokens = reply.tokens if reply.tokens is not None else split_tokens(reply.text or "")
+        if not body.get("stream"):
+            self._send_json(200, _completion(body, "".join(tokens), reply.finish_reason, len(tokens)))
+            return
+        try:
+            self._stream(body, reply, tokens)
+            fake.completed += 1
+        except (BrokenPipeError, ConnectionResetError):
+            fake.disconnects += 1
+
+    def _stream(self, body: dict[str, Any], reply: Reply, tokens: list[str]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        model = body.get("model", "")
+        created = int(time.time())
+        base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": created, "model": model}
+        if reply.first_delay:
+            time.sleep(reply.first_delay)
+        self._frame({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
+        for i, token in enumerate(tokens):
+            if reply.drop_after is not None and i == reply.drop_after:
+                self.close_connection = True
+                self.connection.shutdown(2)  # abrupt: no terminating chunk
+                return
+            if reply.error_frame_after is not None and i == reply.error_frame_after:
+                self._frame({"error": reply.error_frame})
+                self._chunk(b"")
+                return
+            if reply.malformed_after is not None and i == reply.malformed_after:
+                self._chunk(b"data: {not json\n\n")
+                self._chunk(b"")
+                return
+            if i and reply.delay:
+                time.sleep(reply.delay)
+            self._frame({**base, "choices": [{"index": 0, "delta": {"content": token}, "finish_reason": None}]})
+        self._frame({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]})
+        if reply.usage and (body.get("stream_options") or {}).get("include_usage"):
+            usage = {"prompt_tokens": _prompt_tokens(body), "completion_tokens": len(tokens)}
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            self._frame({**base, "choices": [], "usage": usage})
+        if reply.done:
+            self._frame("[DONE]")
+        self._chunk(b"")
+
+
+def _prompt_tokens(body: dict[str, Any]) -> int:
+    return sum(len(split_tokens(str(m.get("content", "")))) for m in body.get("messages", []))
+
+
+def _completion(body: dict[str, Any], text: str, finish_reason: str, n_tokens: int) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", ""),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": _prompt_tokens(body), "completion_tokens": n_tokens,
+                  "total_tokens": _prompt_tokens(body) + n_tokens},
+    }

@@ -30,9 +30,27 @@ function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
-function button(label: string, text: string, cls: string): HTMLButtonElement {
-  const b = h("button", { type: "button", class: `kaito-btn ${cls}`, "aria-label": label, title: label }, text);
-  return b;
+function button(label: string, text: string | Node, cls: string): HTMLButtonElement {
+  return h("button", { type: "button", class: `kaito-btn ${cls}`, "aria-label": label, title: label }, text);
+}
+
+// Icons are inline SVG paths (24×24 viewBox), so they render without any icon font or emoji font.
+const ICONS = {
+  regenerate: "M17.65 6.35A7.96 7.96 0 0 0 12 4a8 8 0 1 0 7.75 10h-2.08A6 6 0 1 1 12 6c1.66 0 3.14.69 4.22 1.78L13 11h7V4z",
+  clear: "M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6zM19 4h-3.5l-1-1h-5l-1 1H5v2h14z",
+  fullscreen: "M7 14H5v5h5v-2H7zm-2-4h2V7h3V5H5zm12 7h-3v2h5v-5h-2zM14 5v2h3v3h2V5z",
+};
+
+function icon(path: string): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "kaito-icon");
+  const p = document.createElementNS(ns, "path");
+  p.setAttribute("d", path);
+  svg.append(p);
+  return svg;
 }
 
 const STATUS_TEXT: Record<string, string> = {
@@ -86,6 +104,7 @@ export class ChatView {
   private composing = false;
   private stickToBottom = true;
   private disposers: (() => void)[] = [];
+  private placeholder: Comment | null = null;
 
   constructor(model: WidgetModel, host: HTMLElement) {
     this.model = model;
@@ -93,9 +112,9 @@ export class ChatView {
     this.modelEl = h("span", { class: "kaito-model", title: "Model" });
     this.endpointEl = h("span", { class: "kaito-endpoint", title: "Endpoint" });
     this.statusEl = h("span", { class: "kaito-status", role: "status" });
-    this.regenBtn = button("Regenerate", "↻", "kaito-regenerate");
-    this.clearBtn = button("Clear conversation", "🗑", "kaito-clear");
-    this.fullBtn = button("Full screen", "⛶", "kaito-fullscreen-btn");
+    this.regenBtn = button("Regenerate", icon(ICONS.regenerate), "kaito-regenerate kaito-icon-btn");
+    this.clearBtn = button("Clear conversation", icon(ICONS.clear), "kaito-clear kaito-icon-btn");
+    this.fullBtn = button("Full screen", icon(ICONS.fullscreen), "kaito-fullscreen-btn kaito-icon-btn");
     this.fullBtn.setAttribute("aria-pressed", "false");
     const header = h(
       "div",
@@ -160,10 +179,19 @@ export class ChatView {
     this.listen("change:closed", () => this.renderControls());
     this.listen("change:can_undo_clear", () => this.renderUndo());
     for (const name of ["temperature", "top_p", "max_tokens", "system_prompt"]) {
-      this.listen(`change:${name}`, () => this.renderParams());
+      this.listen(`change:${name}`, () => {
+        this.paramInputs.get(name)?.removeAttribute("aria-invalid");
+        this.renderParams();
+      });
     }
     this.listen("msg:custom", (msg: ServerMessage) => this.onServerMessage(msg));
 
+    // Keys typed into our inputs are ours: without this, Shift+Enter would also run the notebook cell, and
+    // letters could trigger notebook command-mode shortcuts.
+    this.root.addEventListener("keydown", (e) => {
+      const target = e.target as HTMLElement | null;
+      if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT")) e.stopPropagation();
+    });
     this.input.addEventListener("compositionstart", () => (this.composing = true));
     this.input.addEventListener("compositionend", () => (this.composing = false));
     this.input.addEventListener("keydown", (e) => {
@@ -193,6 +221,7 @@ export class ChatView {
 
   dispose(): void {
     for (const d of this.disposers.splice(0)) d();
+    this.placeholder?.remove();
     this.root.remove();
   }
 
@@ -209,7 +238,19 @@ export class ChatView {
     this.stickToBottom = true;
   }
 
+  /**
+   * Full screen moves the root to <body>: JupyterLab's notebook panels use CSS containment, which would trap a
+   * position:fixed overlay inside the cell. A placeholder keeps the root's place in the output for the way back.
+   */
   private setFullScreen(on: boolean): void {
+    if (on && !this.placeholder) {
+      this.placeholder = document.createComment("kaito-chat (full screen)");
+      this.root.replaceWith(this.placeholder);
+      document.body.append(this.root);
+    } else if (!on && this.placeholder) {
+      this.placeholder.replaceWith(this.root);
+      this.placeholder = null;
+    }
     this.root.classList.toggle("kaito-fullscreen", on);
     this.fullBtn.setAttribute("aria-pressed", String(on));
     if (on) this.input.focus();
@@ -326,7 +367,6 @@ export class ChatView {
       if (document.activeElement === input) continue; // don't fight the user's typing
       const value = this.model.get(name as NumericParam | "system_prompt");
       input.value = value == null ? "" : String(value);
-      input.removeAttribute("aria-invalid");
     }
   }
 

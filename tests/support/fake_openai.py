@@ -73,6 +73,12 @@ class FakeOpenAI:
         with self._lock:
             self._queue.extend(replies)
 
+    def reset(self) -> None:
+        """Forget queued replies and received requests (a session-wide server shared by several tests)."""
+        with self._lock:
+            self._queue.clear()
+            self.requests.clear()
+
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r.body for r in self.requests if r.path.endswith("/chat/completions")]

@@ -81,6 +81,7 @@ class JupyterServer:
             sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
             "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
             f"--ServerApp.root_dir={self.root}", "--LabApp.expose_app_in_browser=True",
+            "--JupyterNotebookApp.expose_app_in_browser=True",
             "--ServerApp.open_browser=False", "--LabServerApp.workspaces_dir=" + str(self.home / "workspaces"),
         ]
         if os.geteuid() == 0:

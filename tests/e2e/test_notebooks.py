@@ -1,0 +1,75 @@
+"""Notebook 7's basic flow, and the shipped quickstart notebook run for real against `transformers serve`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ChatPage
+from tests.support.fake_openai import FakeOpenAI, Reply
+from tests.support.jupyter import JupyterServer, run_cell_code, wait_kernel_idle
+from tests.support.model_servers import TransformersServe
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
+
+
+def test_notebook7_basic_flow(lab: JupyterServer, browser_context, model_server: FakeOpenAI) -> None:
+    model_server.reset()
+    lab.write_notebook("nb7.ipynb", [f"from kaito_widget import ChatWidget\nw = ChatWidget(base_url={model_server.base_url!r})\nw"])
+    page = browser_context.new_page()
+    try:
+        page.goto(f"{lab.url}/notebooks/nb7.ipynb", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook", timeout=60_000)
+        wait_kernel_idle(page)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        root = page.locator(".kaito-chat")
+        expect(root.locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+        model_server.script(Reply(text="Hello from **Notebook 7**", delay=0.02))
+        box = root.get_by_label("Message", exact=True)
+        box.fill("hi")
+        box.press("Enter")
+        expect(root.locator('[data-role="assistant"] strong')).to_have_text("Notebook 7", timeout=20_000)
+        expect(root.locator('[data-role="assistant"] .kaito-stats')).to_be_visible(timeout=20_000)
+        out = run_cell_code(page, "print([m['role'] for m in w.messages])").strip()
+        assert out == "['user', 'assistant']"
+    finally:
+        page.close()
+        lab.shutdown_kernels()
+
+
+def test_quickstart_notebook_streams_from_a_real_server(
+    lab: JupyterServer, browser_context, transformers_server: TransformersServe
+) -> None:
+    nb = nbformat.read(QUICKSTART, as_version=4)
+    # The quickstart reads the server's URL from the environment its launcher sets; give the kernel ours.
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        f"import os; os.environ['KAITO_WIDGET_BASE_URL'] = {transformers_server.base_url!r}"))
+    nbformat.write(nb, lab.root / "quickstart.ipynb")
+    page = browser_context.new_page()
+    try:
+        page.goto(f"{lab.url}/lab/tree/quickstart.ipynb?reset", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook", timeout=60_000)
+        wait_kernel_idle(page)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        root = page.locator(".kaito-chat")
+        expect(root.locator(".kaito-model")).to_have_text("kaito-test/tiny-chat", timeout=60_000)
+        # The notebook's own ask() cell streams a reply into the widget, through a real third-party server.
+        expect(root.locator('[data-role="assistant"] .kaito-stats')).to_be_visible(timeout=90_000)
+        wait_kernel_idle(page, 90_000)
+        box = root.get_by_label("Message", exact=True)
+        box.fill("Hello!")
+        box.press("Enter")
+        expect(root.locator('[data-role="assistant"]')).to_have_count(2, timeout=30_000)
+        expect(root.locator('[data-role="assistant"]').last.locator(".kaito-stats")).to_be_visible(timeout=60_000)
+        messages = json.loads(run_cell_code(page, "import json; print(json.dumps(chat.messages))"))
+        assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+        shown = root.locator('[data-role="assistant"]').last.locator(".kaito-content").inner_text()
+        assert " ".join(shown.split()) == " ".join(messages[-1]["content"].split())
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        assert errors.count() == 0
+    finally:
+        page.close()
+        lab.shutdown_kernels()

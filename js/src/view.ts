@@ -14,7 +14,8 @@ import {
 } from "./protocol";
 import { copyText, flash, MarkdownStream, renderMarkdown } from "./renderer";
 
-type BenchEntry = { chars: number; ms: number };
+/** Filled only when a benchmark sets globalThis.__KAITO_BENCH__ = []: one entry per delta message rendered. */
+type BenchEntry = { chars: number; ms: number; t: number };
 
 function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -288,7 +289,7 @@ export class ChatView {
     const t0 = bench ? performance.now() : 0;
     live.stream.append(fresh);
     live.received = Math.max(live.received, msg.offset + length);
-    if (bench) bench.push({ chars: live.received, ms: performance.now() - t0 });
+    if (bench) bench.push({ chars: live.received, ms: performance.now() - t0, t: t0 });
     this.afterUpdate();
   }
 

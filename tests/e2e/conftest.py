@@ -26,12 +26,6 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 _names = itertools.count()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if Path(str(item.fspath)).parent == Path(__file__).parent:
-            item.add_marker(pytest.mark.e2e)
-
-
 @pytest.fixture(scope="session")
 def lab() -> Iterator[JupyterServer]:
     if not os.path.exists(CHROMIUM):

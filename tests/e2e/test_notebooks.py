@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 import nbformat
+import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ChatPage
 from tests.support.fake_openai import FakeOpenAI, Reply
-from tests.support.jupyter import JupyterServer, run_cell_code, wait_kernel_idle
+from tests.support.jupyter import JupyterServer, open_in_lab, run_all_cells, run_cell_code, wait_kernel_idle
 from tests.support.model_servers import TransformersServe
+
+pytestmark = pytest.mark.e2e
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
 
@@ -21,10 +23,8 @@ def test_notebook7_basic_flow(lab: JupyterServer, browser_context, model_server:
     lab.write_notebook("nb7.ipynb", [f"from kaito_widget import ChatWidget\nw = ChatWidget(base_url={model_server.base_url!r})\nw"])
     page = browser_context.new_page()
     try:
-        page.goto(f"{lab.url}/notebooks/nb7.ipynb", timeout=60_000)
-        page.wait_for_selector(".jp-Notebook", timeout=60_000)
-        wait_kernel_idle(page)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        open_in_lab(page, lab, "nb7.ipynb", ui="notebook")
+        run_all_cells(page)
         root = page.locator(".kaito-chat")
         expect(root.locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
         model_server.script(Reply(text="Hello from **Notebook 7**", delay=0.02))
@@ -50,10 +50,8 @@ def test_quickstart_notebook_streams_from_a_real_server(
     nbformat.write(nb, lab.root / "quickstart.ipynb")
     page = browser_context.new_page()
     try:
-        page.goto(f"{lab.url}/lab/tree/quickstart.ipynb?reset", timeout=60_000)
-        page.wait_for_selector(".jp-Notebook", timeout=60_000)
-        wait_kernel_idle(page)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        open_in_lab(page, lab, "quickstart.ipynb")
+        run_all_cells(page)
         root = page.locator(".kaito-chat")
         expect(root.locator(".kaito-model")).to_have_text("kaito-test/tiny-chat", timeout=60_000)
         # The notebook's own ask() cell streams a reply into the widget, through a real third-party server.

@@ -16,6 +16,8 @@ from kaito_widget import ChatController, ChatError, ChatWidget
 from kaito_widget.controller import Delta
 from tests.support.model_servers import TransformersServe
 
+pytestmark = pytest.mark.integration
+
 
 def connect(server: TransformersServe, **kw) -> ChatController:
     c = ChatController(base_url=server.base_url, **kw)

@@ -9,12 +9,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+
+from tests.support.processes import free_port, log_tail, start_and_wait, stop_process_group
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,12 +32,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class JupyterServer:
@@ -86,39 +79,14 @@ class JupyterServer:
         ]
         if os.geteuid() == 0:
             cmd.append("--allow-root")
-        log = open(self.log_path, "wb")
-        self._proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited early:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"JupyterLab did not start in {timeout} s:\n{self.log_tail()}")
+        self._proc = start_and_wait(cmd, env, self.log_path, f"{self.url}/api/status", timeout, "JupyterLab")
+        return self
 
     def log_tail(self, n: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
+        return log_tail(self.log_path, n)
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            for sig, wait in ((signal.SIGTERM, 8), (signal.SIGKILL, 5)):
-                try:
-                    os.killpg(self._proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self._proc.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        stop_process_group(self._proc, grace=8)
         shutil.rmtree(self.home, ignore_errors=True)
 
     def write_notebook(self, name: str, cells: list[str]) -> Path:
@@ -166,9 +134,11 @@ def chromium(**context_kwargs: Any) -> Iterator[Any]:
             browser.close()
 
 
-def open_in_lab(page: Any, server: JupyterServer, name: str, timeout_ms: int = 60_000) -> None:
-    """Open a notebook in JupyterLab (fresh workspace) and wait until its kernel is idle."""
-    page.goto(f"{server.url}/lab/tree/{name}?reset", timeout=timeout_ms)
+def open_in_lab(page: Any, server: JupyterServer, name: str, timeout_ms: int = 60_000, ui: str = "lab") -> None:
+    """Open a notebook in JupyterLab (fresh workspace) or, with ``ui="notebook"``, in Notebook 7; wait until its
+    kernel is idle."""
+    url = f"{server.url}/lab/tree/{name}?reset" if ui == "lab" else f"{server.url}/notebooks/{name}"
+    page.goto(url, timeout=timeout_ms)
     page.wait_for_selector(".jp-Notebook", timeout=timeout_ms)
     wait_kernel_idle(page, timeout_ms)
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-from tests.support.jupyter import free_port
+from tests.support.processes import free_port, log_tail, start_and_wait, stop_process_group
 
 
 class TransformersServe:
@@ -32,33 +29,12 @@ class TransformersServe:
         env = {**os.environ, "HF_HOME": str(self.hf_home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                "TOKENIZERS_PARALLELISM": "false"}
         cmd = [exe, "serve", self.model_id, "--host", "127.0.0.1", "--port", str(self.port), "--device", "cpu"]
-        with open(self.log_path, "wb") as log:
-            self._proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + self.startup_timeout
-        while time.time() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"transformers serve exited early:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.3)
-        self.__exit__()
-        raise RuntimeError(f"transformers serve did not become healthy in {self.startup_timeout} s:\n{self.log_tail()}")
+        self._proc = start_and_wait(cmd, env, self.log_path, f"http://127.0.0.1:{self.port}/health",
+                                    self.startup_timeout, "transformers serve")
+        return self
 
     def log_tail(self, n: int = 40) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        return log_tail(self.log_path, n)
 
     def __exit__(self, *exc: object) -> None:
-        # SIGTERM waits for open streams to finish; SIGKILL after a few seconds.
-        if self._proc is not None and self._proc.poll() is None:
-            for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-                try:
-                    os.killpg(self._proc.pid, sig)
-                    self._proc.wait(wait)
-                    break
-                except ProcessLookupError:
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        stop_process_group(self._proc)  # SIGTERM waits for open streams to finish; SIGKILL after a few seconds

@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
 from kaito_widget import ChatController, ChatError, ChatWidget
 from kaito_widget.controller import Delta
+from tests.support.chat import connected
 from tests.support.model_servers import TransformersServe
 
 pytestmark = pytest.mark.integration
 
 
-def connect(server: TransformersServe, **kw) -> ChatController:
-    c = ChatController(base_url=server.base_url, **kw)
-    c.connect()
-    c.wait_ready(30)
-    return c
+def connect(server: TransformersServe, **kw: Any) -> ChatController:
+    return connected(server.base_url, **kw)
 
 
 def test_model_is_detected_and_a_reply_streams_to_a_natural_stop(transformers_server: TransformersServe) -> None:

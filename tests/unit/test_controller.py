@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
 from kaito_widget.controller import BusyError, ChatController, ChatError, Delta, MessagesChanged
 from kaito_widget.params import ParameterError
+from tests.support.chat import connected
 from tests.support.fake_openai import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.unit
 
 
-def make(fake: FakeOpenAI, **kw) -> ChatController:
-    c = ChatController(base_url=fake.base_url, **kw)
-    c.connect()
-    c.wait_ready(10)
-    return c
+def make(fake: FakeOpenAI, **kw: Any) -> ChatController:
+    return connected(fake.base_url, **kw)
 
 
 def test_model_is_the_base_model_without_parent(fake: FakeOpenAI) -> None:

@@ -9,8 +9,16 @@ PY=${PYTHON:-python3}
 bash scripts/install.sh
 
 server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill -- "-$server_pid" 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+lab_pid=""
+# Stop what we started, by PID: JupyterLab (SIGTERM shuts it down without its Ctrl+C confirmation prompt) and the
+# model server's process group.
+cleanup() {
+  [ -n "$lab_pid" ] && kill "$lab_pid" 2>/dev/null
+  [ -n "$server_pid" ] && kill -- "-$server_pid" 2>/dev/null
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 if [ -z "${KAITO_WIDGET_BASE_URL:-}" ]; then
   PORT=${PORT:-8000}
@@ -27,4 +35,7 @@ if [ -z "${KAITO_WIDGET_BASE_URL:-}" ]; then
 fi
 
 ROOT_FLAG=""; [ "$(id -u)" = 0 ] && ROOT_FLAG="--allow-root"
-$PY -m jupyter lab notebooks/quickstart.ipynb --ip 127.0.0.1 --port "${LAB_PORT:-8888}" $ROOT_FLAG
+# In the background and waited for, so that Ctrl+C reaches our trap at once.
+$PY -m jupyter lab notebooks/quickstart.ipynb --ip 127.0.0.1 --port "${LAB_PORT:-8888}" $ROOT_FLAG &
+lab_pid=$!
+wait "$lab_pid"

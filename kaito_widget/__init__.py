@@ -1,8 +1,13 @@
 """kaito-widget: chat with a model served by a Kaito workspace (or any OpenAI-compatible server) in a notebook."""
 
-from .controller import BusyError, ChatController, ChatError
+from .controller import ChatController
+from .discovery import list_workspaces
+from .errors import BusyError, ChatError, ClusterError, Forbidden, WorkspaceNotFound, WorkspaceNotReady
 from .params import ParameterError
 from .widget import ChatWidget
 
-__all__ = ["ChatWidget", "ChatController", "ChatError", "BusyError", "ParameterError"]
+__all__ = [
+    "ChatWidget", "ChatController", "list_workspaces", "ChatError", "BusyError", "ClusterError", "Forbidden",
+    "WorkspaceNotFound", "WorkspaceNotReady", "ParameterError",
+]
 __version__ = "0.1.0"

@@ -16,15 +16,8 @@ from typing import Any, Callable
 import openai
 
 from . import params as P
+from .errors import BusyError, ChatError
 from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model
-
-
-class ChatError(RuntimeError):
-    """A reply failed, or the chat cannot be used; the message is the server's (or our) readable explanation."""
-
-
-class BusyError(ChatError):
-    """A reply is already streaming: one generation at a time."""
 
 
 # -- events the faces subscribe to -------------------------------------------------------------------------------
@@ -66,7 +59,8 @@ class Connected:
 
 Event = StatusChanged | GenerationStarted | Delta | MessagesChanged | ParamChanged | Connected
 Listener = Callable[[Event], None]
-EndpointResolver = Callable[[], Endpoint]
+# Finds the endpoint, reporting progress (e.g. "waiting for the model to load") and giving up when cancel is set.
+EndpointResolver = Callable[[Callable[[str], None], threading.Event], Endpoint]
 
 # How long ``stop()`` waits for the worker to notice before finishing the message itself (a server that stalls
 # between chunks would otherwise keep the reply "generating" until its next byte).
@@ -125,7 +119,7 @@ class ChatController:
             raise ValueError("Give exactly one of base_url or resolver.")
         if base_url is not None:
             endpoint = Endpoint(normalize_base_url(base_url), api_key=api_key)
-            resolver = lambda: endpoint  # noqa: E731 - a plain URL needs no discovery
+            resolver = lambda progress, cancel: endpoint  # noqa: E731 - a plain URL needs no discovery
         self._resolver: EndpointResolver = resolver  # type: ignore[assignment]
         self._params: dict[str, Any] = {
             "temperature": P.validate("temperature", temperature),
@@ -147,6 +141,8 @@ class ChatController:
         self._ready = threading.Event()
         self._connecting: threading.Thread | None = None
         self._closed = False
+        self._cancel = threading.Event()  # set by close(): stop waiting for a workspace
+        self._connect_error: ChatError | None = None  # why connecting failed, raised again by wait_ready()
         self._usage_supported = True  # a server that rejects stream_options gets asked without it
 
     # -- observation ---------------------------------------------------------------------------------------------
@@ -252,7 +248,7 @@ class ChatController:
     def _connect(self) -> None:
         self._set_status("connecting", "Connecting…")
         try:
-            endpoint = self._resolver()
+            endpoint = self._resolver(lambda message: self._set_status("connecting", message), self._cancel)
             client = endpoint.make_client()
             model = self._requested_model
             if model is None:
@@ -260,11 +256,13 @@ class ChatController:
                 if model is None:
                     raise ChatError("The server lists no models (GET /models returned an empty list).")
         except Exception as exc:  # shown in the header and raised from ask(); the next send retries
-            message = str(exc) if isinstance(exc, ChatError) else f"Cannot connect: {error_text(exc)}"
-            self._set_status("error", message)
+            error = exc if isinstance(exc, ChatError) else ChatError(f"Cannot connect: {error_text(exc)}")
+            self._connect_error = error
+            self._set_status("error", str(error))
         else:
             with self._lock:
                 self._endpoint, self._client, self._model = endpoint, client, model
+                self._connect_error = None
             self._emit(Connected(model, endpoint.display_host))
             self._set_status("ready", "")
         finally:
@@ -277,7 +275,7 @@ class ChatController:
         if not self._ready.wait(timeout):
             raise ChatError("Still connecting to the model server; try again in a moment.")
         if self._client is None:
-            raise ChatError(self._status_message or "Not connected.")
+            raise self._connect_error or ChatError(self._status_message or "Not connected.")
 
     # -- conversation ----------------------------------------------------------------------------------------------
     def send(self, text: str) -> int:
@@ -378,7 +376,8 @@ class ChatController:
         return True
 
     def close(self) -> None:
-        """End the session (``/quit``): stop any reply; further sends are refused."""
+        """End the session (``/quit``): stop any reply or wait for a workspace; further sends are refused."""
+        self._cancel.set()
         self.stop()
         self._set_status("closed", "Session ended. Run the cell again to start a new chat.")
         with self._lock:
@@ -435,7 +434,7 @@ class ChatController:
         if self._client is None:
             self._connect()
             if self._client is None:
-                raise ChatError(self._status_message)
+                raise self._connect_error or ChatError(self._status_message)
             self._set_status("generating", "")
 
     def _open_stream(self, gen: _Generation) -> Any:

@@ -16,6 +16,7 @@ import traitlets
 from . import params as P
 from .coalesce import DeltaCoalescer
 from .commands import is_command, run_command
+from .discovery import workspace_resolver
 from .controller import (
     ChatController,
     Connected,
@@ -83,16 +84,15 @@ class ChatWidget(anywidget.AnyWidget):
                 "Give exactly one of workspace= (a Kaito workspace on your cluster) or base_url= (an OpenAI-compatible "
                 "server, e.g. base_url='http://127.0.0.1:8000/v1')."
             )
+        resolver = None
         if workspace is not None:
-            raise NotImplementedError(
-                "ChatWidget(workspace=...) is not available yet in this version; pass base_url= of the workspace's "
-                "OpenAI-compatible endpoint instead (e.g. after `kubectl port-forward svc/NAME 8000:80`)."
-            )
+            resolver = workspace_resolver(workspace, namespace=namespace, context=context, kubeconfig=kubeconfig)
         # Validates every parameter before anything is displayed or connected.
         self._controller = ChatController(
-            base_url=base_url, api_key=api_key, model=model, temperature=temperature, top_p=top_p,
-            max_tokens=max_tokens, system_prompt=system_prompt,
+            base_url=base_url, api_key=api_key, resolver=resolver, model=model, temperature=temperature,
+            top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt,
         )
+        self.workspace, self.namespace = workspace, namespace
         self.chat_id = chat_id
         self._lock = threading.RLock()  # trait updates come from worker threads and the kernel's threads
         self._coalescer = DeltaCoalescer(self._send_delta)
@@ -136,6 +136,13 @@ class ChatWidget(anywidget.AnyWidget):
 
     def to_markdown(self) -> str:
         return self._controller.to_markdown()
+
+    def close(self) -> None:
+        """Close the widget: end the session (a workspace still loading is no longer waited for)."""
+        controller = getattr(self, "_controller", None)  # absent when __init__ refused its arguments
+        if controller is not None:
+            controller.close()
+        super().close()
 
     @property
     def controller(self) -> ChatController:

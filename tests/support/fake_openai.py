@@ -60,6 +60,7 @@ class FakeOpenAI:
         self.models = models or ["fake-model"]
         self.adapters = adapters or {}  # adapter id -> parent model id
         self.requests: list[ReceivedRequest] = []
+        self.models_status = 200  # e.g. 503 while "weights are loading"
         self.disconnects = 0  # streams the client closed before the server finished
         self.completed = 0  # streams the server sent to the end
         self._queue: deque[Reply] = deque()
@@ -156,7 +157,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         fake = self.server_fake
         fake.requests.append(ReceivedRequest(self.path, {}, dict(self.headers)))
-        if self.path.rstrip("/").endswith("/models"):
+        if self.path.rstrip("/").endswith("/models") and fake.models_status != 200:
+            self._send_json(fake.models_status, {"detail": "model is loading"})
+        elif self.path.rstrip("/").endswith("/models"):
             data = [{"id": m, "object": "model", "owned_by": "fake", "parent": None} for m in fake.models]
             data += [{"id": a, "object": "model", "owned_by": "fake", "parent": p} for a, p in fake.adapters.items()]
             self._send_json(200, {"object": "list", "data": data})

@@ -51,8 +51,6 @@ def test_exactly_one_of_workspace_or_base_url(fake: FakeOpenAI) -> None:
         ChatWidget()
     with pytest.raises(ValueError, match="exactly one"):
         ChatWidget("phi", base_url=fake.base_url)
-    with pytest.raises(NotImplementedError, match="base_url="):
-        ChatWidget("phi-3.5-mini-instruct")
 
 
 def test_header_traits_show_model_and_host_never_a_key(fake: FakeOpenAI) -> None:

@@ -1,0 +1,27 @@
+"""Errors a user sees: each says what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+
+class ChatError(RuntimeError):
+    """A reply failed, or the chat cannot be used; the message is the server's (or our) readable explanation."""
+
+
+class BusyError(ChatError):
+    """A reply is already streaming: one generation at a time."""
+
+
+class ClusterError(ChatError):
+    """The workspace cannot be reached on the cluster (no kubeconfig, unreachable, forbidden, …)."""
+
+
+class WorkspaceNotFound(ClusterError):
+    pass
+
+
+class WorkspaceNotReady(ClusterError):
+    pass
+
+
+class Forbidden(ClusterError):
+    pass

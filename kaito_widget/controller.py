@@ -11,10 +11,12 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import openai
 
+from . import api_modes
 from . import params as P
 from .errors import BusyError, ChatError
 from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model
@@ -55,6 +57,8 @@ class ParamChanged:
 class Connected:
     model: str
     endpoint_host: str
+    api_mode: str = "chat"  # chat | completions | legacy (see api_modes.py)
+    models: tuple[str, ...] = ()  # everything GET /models lists: the base model and its LoRA adapters
 
 
 Event = StatusChanged | GenerationStarted | Delta | MessagesChanged | ParamChanged | Connected
@@ -144,6 +148,8 @@ class ChatController:
         self._cancel = threading.Event()  # set by close(): stop waiting for a workspace
         self._connect_error: ChatError | None = None  # why connecting failed, raised again by wait_ready()
         self._usage_supported = True  # a server that rejects stream_options gets asked without it
+        self._mode = "chat"  # falls back to "completions", then "legacy", when the server lacks chat
+        self._models: tuple[str, ...] = ()
 
     # -- observation ---------------------------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -233,7 +239,20 @@ class ChatController:
         with self._lock:
             self._requested_model = self._model = model
         if self._endpoint is not None:
-            self._emit(Connected(model, self._endpoint.display_host))
+            self._emit(self._connected_event())
+
+    def _connected_event(self) -> Connected:
+        assert self._endpoint is not None and self._model is not None
+        return Connected(self._model, self._endpoint.display_host, self._mode, self._models)
+
+    @property
+    def api_mode(self) -> str:
+        return self._mode
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The models the server offers (base model and LoRA adapters), once connected."""
+        return self._models
 
     # -- connection ------------------------------------------------------------------------------------------------
     def connect(self) -> None:
@@ -250,11 +269,16 @@ class ChatController:
         try:
             endpoint = self._resolver(lambda message: self._set_status("connecting", message), self._cancel)
             client = endpoint.make_client()
-            model = self._requested_model
+            models: list = []
+            if endpoint.api_mode != "legacy":  # Kaito's legacy runtime has no /v1/models
+                try:
+                    models = list_models(client)
+                except openai.APIStatusError:  # only needed to pick the model (and offer adapters)
+                    if not (self._requested_model or endpoint.fallback_model):
+                        raise
+            model = self._requested_model or pick_base_model(models) or endpoint.fallback_model
             if model is None:
-                model = pick_base_model(list_models(client))
-                if model is None:
-                    raise ChatError("The server lists no models (GET /models returned an empty list).")
+                raise ChatError("The server lists no models (GET /models returned an empty list).")
         except Exception as exc:  # shown in the header and raised from ask(); the next send retries
             error = exc if isinstance(exc, ChatError) else ChatError(f"Cannot connect: {error_text(exc)}")
             self._connect_error = error
@@ -262,8 +286,9 @@ class ChatController:
         else:
             with self._lock:
                 self._endpoint, self._client, self._model = endpoint, client, model
+                self._mode, self._models = endpoint.api_mode, tuple(m.id for m in models)
                 self._connect_error = None
-            self._emit(Connected(model, endpoint.display_host))
+            self._emit(self._connected_event())
             self._set_status("ready", "")
         finally:
             self._ready.set()
@@ -410,21 +435,58 @@ class ChatController:
         try:
             self._ensure_connected()
             gen.started = time.perf_counter()
-            stream = self._open_stream(gen)
-            for chunk in stream:
+            for piece in self._pieces(gen):
                 if gen.stop_requested.is_set():
                     break
-                if getattr(chunk, "usage", None) and chunk.usage.completion_tokens is not None:
-                    usage_tokens = chunk.usage.completion_tokens
-                for choice in chunk.choices or []:
-                    finish = choice.finish_reason or finish
-                    piece = choice.delta.content if choice.delta else None
-                    if piece:
-                        self._append(gen, piece)
+                usage_tokens = piece.usage_tokens if piece.usage_tokens is not None else usage_tokens
+                finish = piece.finish_reason or finish
+                if piece.text:
+                    self._append(gen, piece.text)
         except Exception as exc:
             if not gen.stop_requested.is_set():  # closing the stream on stop() raises here; that is not an error
                 error = str(exc) if isinstance(exc, ChatError) else error_text(exc)
         self._finalize(gen, error=error, stopped=gen.stop_requested.is_set(), stats=gen.stats(usage_tokens, finish))
+
+    def _pieces(self, gen: _Generation) -> Iterator[api_modes.Piece]:
+        """Stream the reply in the current API mode; before anything arrived, fall back to an older API."""
+        while True:
+            produced = False
+            try:
+                for piece in self._stream_in_mode(gen):
+                    produced = True
+                    yield piece
+                return
+            except Exception as exc:
+                if produced or gen.stop_requested.is_set():
+                    raise
+                if isinstance(exc, openai.BadRequestError) and self._usage_supported and "stream_options" in \
+                        error_text(exc):
+                    self._usage_supported = False  # older servers: count the chunks instead
+                    continue
+                nxt = api_modes.fallback_for(self._mode, exc)
+                if nxt is None:
+                    raise
+                with self._lock:
+                    self._mode = nxt
+                self._emit(self._connected_event())  # the header says which API is in use
+
+    def _stream_in_mode(self, gen: _Generation) -> Iterator[api_modes.Piece]:
+        with self._lock:
+            params, model, client, endpoint = dict(self._params), self._model, self._client, self._endpoint
+        assert client is not None and endpoint is not None and model is not None
+        req = api_modes.Request(model, self.history(gen.index), params["temperature"], params["top_p"],
+                                params["max_tokens"], self._usage_supported)
+
+        def on_stream(stream: Any) -> None:
+            gen.stream = stream
+            if gen.stop_requested.is_set():  # stop() came while we were connecting
+                stream.close()
+
+        if self._mode == "legacy":
+            return api_modes.legacy(endpoint.plain_http(), endpoint.base_url, req, on_stream)
+        if self._mode == "completions":
+            return api_modes.completions(client, req, on_stream)
+        return api_modes.chat(client, req, on_stream)
 
     def _ensure_connected(self) -> None:
         """Wait for a connection in progress; retry once if the last attempt failed (the server may be up now)."""
@@ -436,33 +498,6 @@ class ChatController:
             if self._client is None:
                 raise self._connect_error or ChatError(self._status_message)
             self._set_status("generating", "")
-
-    def _open_stream(self, gen: _Generation) -> Any:
-        with self._lock:
-            params, model, client = dict(self._params), self._model, self._client
-        request: dict[str, Any] = {
-            "model": model,
-            "messages": self.history(gen.index),
-            "stream": True,
-            "temperature": params["temperature"],
-            "top_p": params["top_p"],
-            "max_tokens": params["max_tokens"],
-        }
-        if self._usage_supported:
-            request["stream_options"] = {"include_usage": True}
-        assert client is not None
-        try:
-            stream = client.chat.completions.create(**request)
-        except openai.BadRequestError as exc:
-            if "stream_options" not in error_text(exc):
-                raise
-            self._usage_supported = False  # older servers: count the chunks instead
-            request.pop("stream_options")
-            stream = client.chat.completions.create(**request)
-        gen.stream = stream
-        if gen.stop_requested.is_set():  # stop() came while we were connecting
-            stream.close()
-        return stream
 
     def _append(self, gen: _Generation, piece: str) -> None:
         with self._lock:

@@ -264,9 +264,16 @@ Progress = Callable[[str], None]
 def probe_model_server(endpoint: Endpoint, namespace: str) -> int | None:
     """HTTP status of ``GET /models`` (None when unreachable): 404/502/503 mean the model is still loading.
     A 403 from the API server's proxy is raised as Forbidden, with what grants access."""
-    client = endpoint.http_client or httpx2.Client(timeout=DEFAULT_TIMEOUT)
+    client = endpoint.plain_http()
     try:
         response = client.get(f"{endpoint.base_url}/models")
+        if response.status_code == 404:
+            # Kaito's transformers runtime before v0.9 has no /v1 at all, only POST /chat: a GET there answers
+            # 405 (the route exists) once the model is up, 404 while weights still load.
+            legacy = client.get(f"{endpoint.base_url.removesuffix('/v1')}/chat")
+            if legacy.status_code == 405:
+                endpoint.api_mode = "legacy"
+                return 200
     except httpx2.HTTPError:
         return None
     if response.status_code == 403 and endpoint.http_client is not None:
@@ -299,6 +306,7 @@ def workspace_resolver(
                 )
             if info.ready:
                 endpoint = kaito.endpoint(info)
+                endpoint.fallback_model = info.model
                 status = probe_model_server(endpoint, ns)
                 if status not in (404, 502, 503, None):
                     return endpoint

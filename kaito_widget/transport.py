@@ -32,6 +32,8 @@ class Endpoint:
     api_key: str | None = field(default=None, repr=False)
     http_client: httpx2.Client | None = field(default=None, repr=False)
     label: str | None = None  # what the header shows instead of the host, e.g. "workspace phi (API proxy)"
+    api_mode: str = "chat"  # "legacy" when discovery found Kaito's pre-v0.9 transformers runtime
+    fallback_model: str | None = None  # e.g. the workspace's preset name, when GET /models has nothing to say
 
     @property
     def display_host(self) -> str:
@@ -43,6 +45,10 @@ class Endpoint:
         if ":" in host:  # IPv6 literal
             host = f"[{host}]"
         return f"{host}:{parts.port}" if parts.port else host
+
+    def plain_http(self) -> httpx2.Client:
+        """The HTTP client for requests outside the openai SDK (the legacy /chat API)."""
+        return self.http_client or httpx2.Client(timeout=DEFAULT_TIMEOUT)
 
     def make_client(self) -> openai.OpenAI:
         # max_retries=0: a chat UI should show a 429 or a dropped connection at once, not hang in silent retries.

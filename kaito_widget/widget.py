@@ -56,6 +56,10 @@ class ChatWidget(anywidget.AnyWidget):
     status_message = traitlets.Unicode("").tag(sync=True)
     model = traitlets.Unicode("").tag(sync=True)
     endpoint_host = traitlets.Unicode("").tag(sync=True)
+    api_mode = traitlets.Unicode("chat", help="chat | completions | legacy: which API the model is asked with").tag(
+        sync=True)
+    models = traitlets.List(traitlets.Unicode(), help="Models the server offers (base and LoRA adapters)").tag(
+        sync=True)
     temperature = traitlets.Float(P.DEFAULTS["temperature"]).tag(sync=True)
     top_p = traitlets.Float(P.DEFAULTS["top_p"]).tag(sync=True)
     max_tokens = traitlets.Int(P.DEFAULTS["max_tokens"]).tag(sync=True)
@@ -181,6 +185,7 @@ class ChatWidget(anywidget.AnyWidget):
             elif isinstance(event, Connected):
                 with self.hold_sync():
                     self.model, self.endpoint_host = event.model, event.endpoint_host
+                    self.api_mode, self.models = event.api_mode, list(event.models)
             elif isinstance(event, ParamChanged):
                 setattr(self, event.name, "" if event.value is None else event.value)
 

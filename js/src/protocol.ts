@@ -28,6 +28,8 @@ export interface ChatState {
   status_message: string;
   model: string;
   endpoint_host: string;
+  api_mode: "chat" | "completions" | "legacy";
+  models: string[];
   temperature: number;
   top_p: number;
   max_tokens: number;

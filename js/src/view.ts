@@ -54,6 +54,11 @@ function icon(path: string): SVGSVGElement {
   return svg;
 }
 
+const MODE_TEXT: Record<string, string> = {
+  completions: "completions API (no chat template)",
+  legacy: "legacy /chat API",
+};
+
 const STATUS_TEXT: Record<string, string> = {
   connecting: "Connecting…",
   ready: "Ready",
@@ -93,6 +98,8 @@ export class ChatView {
   private clearBtn: HTMLButtonElement;
   private fullBtn: HTMLButtonElement;
   private modelEl: HTMLElement;
+  private modelSelect: HTMLSelectElement;
+  private modeEl: HTMLElement;
   private endpointEl: HTMLElement;
   private statusEl: HTMLElement;
   private banner: HTMLElement;
@@ -111,6 +118,12 @@ export class ChatView {
     this.model = model;
 
     this.modelEl = h("span", { class: "kaito-model", title: "Model" });
+    this.modelSelect = h("select", { class: "kaito-model-select", "aria-label": "Model", hidden: "" });
+    this.modelSelect.addEventListener("change", () => {
+      this.model.set("model", this.modelSelect.value); // a LoRA adapter or the base model, from the next reply on
+      this.model.save_changes();
+    });
+    this.modeEl = h("span", { class: "kaito-mode", hidden: "" });
     this.endpointEl = h("span", { class: "kaito-endpoint", title: "Endpoint" });
     this.statusEl = h("span", { class: "kaito-status", role: "status" });
     this.regenBtn = button("Regenerate", icon(ICONS.regenerate), "kaito-regenerate kaito-icon-btn");
@@ -122,7 +135,9 @@ export class ChatView {
       { class: "kaito-header" },
       h("span", { class: "kaito-brand" }, "Kaito"),
       this.modelEl,
+      this.modelSelect,
       this.endpointEl,
+      this.modeEl,
       this.statusEl,
       h("span", { class: "kaito-spacer" }),
       this.regenBtn,
@@ -172,6 +187,8 @@ export class ChatView {
 
   private wireEvents(): void {
     this.listen("change:model", () => this.renderHeader());
+    this.listen("change:models", () => this.renderHeader());
+    this.listen("change:api_mode", () => this.renderHeader());
     this.listen("change:endpoint_host", () => this.renderHeader());
     this.listen("change:status", () => { this.renderHeader(); this.renderControls(); });
     this.listen("change:status_message", () => this.renderHeader());
@@ -318,16 +335,32 @@ export class ChatView {
 
   // -- rendering ---------------------------------------------------------------------------------------------------
   private renderHeader(): void {
-    this.modelEl.textContent = this.model.get("model") || "…";
+    const current = this.model.get("model");
+    this.modelEl.textContent = current || "…";
+    const models = this.model.get("models") ?? [];
+    const choose = models.length > 1;
+    this.modelSelect.hidden = !choose;
+    this.modelEl.hidden = choose;
+    if (choose) {
+      const options = models.map((id) => h("option", { value: id }, id));
+      this.modelSelect.replaceChildren(...options);
+      this.modelSelect.value = current;
+    }
+    const mode = this.model.get("api_mode") ?? "chat";
+    this.modeEl.hidden = !MODE_TEXT[mode];
+    this.modeEl.textContent = MODE_TEXT[mode] ?? "";
     this.endpointEl.textContent = this.model.get("endpoint_host") || "";
     const status = this.model.get("status");
     this.statusEl.dataset.status = status;
     this.statusEl.textContent = STATUS_TEXT[status] ?? status;
     const message = this.model.get("status_message");
     this.statusEl.title = message || STATUS_TEXT[status] || status;
-    const showBanner = status === "error" && !!message;
+    // An error is an alert; "waiting for the workspace…" while connecting is a polite status line.
+    const showBanner = (status === "error" || status === "connecting") && !!message && message !== "Connecting…";
     this.banner.hidden = !showBanner;
     this.banner.textContent = showBanner ? message : "";
+    this.banner.setAttribute("role", status === "error" ? "alert" : "status");
+    this.banner.classList.toggle("kaito-waiting", status === "connecting");
   }
 
   private renderControls(): void {

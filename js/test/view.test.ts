@@ -7,6 +7,7 @@ import { ChatView } from "../src/view";
 class FakeModel implements WidgetModel {
   state: ChatState = {
     messages: [], streaming_index: -1, status: "ready", status_message: "", model: "tiny", endpoint_host: "127.0.0.1:8000",
+    api_mode: "chat", models: ["tiny"],
     temperature: 0.7, top_p: 0.9, max_tokens: 1024, system_prompt: "", closed: false, can_undo_clear: false,
   };
   sent: ClientMessage[] = [];
@@ -63,6 +64,30 @@ describe("ChatView", () => {
     expect(q(root, ".kaito-banner").hidden).toBe(false);
     expect(q(root, ".kaito-banner").getAttribute("role")).toBe("alert");
     expect(q(root, ".kaito-banner").textContent).toContain("refused");
+  });
+
+  it("offers the server's models (LoRA adapters) and shows a fallback API mode", () => {
+    const select = q<HTMLSelectElement>(root, 'select[aria-label="Model"]');
+    expect(select.hidden).toBe(true); // one model: just its name
+    model.update({ models: ["phi-3", "phi-3-adapter"], model: "phi-3" });
+    expect(select.hidden).toBe(false);
+    expect(Array.from(select.options).map((o) => o.value)).toEqual(["phi-3", "phi-3-adapter"]);
+    select.value = "phi-3-adapter";
+    select.dispatchEvent(new Event("change"));
+    expect(model.state.model).toBe("phi-3-adapter");
+    expect(q(root, ".kaito-mode").hidden).toBe(true);
+    model.update({ api_mode: "completions" });
+    expect(q(root, ".kaito-mode").textContent).toContain("completions");
+  });
+
+  it("shows what it is waiting for while the workspace loads", () => {
+    model.update({ status: "connecting", status_message: "Waiting for workspace 'phi': InferencePending" });
+    const banner = q(root, ".kaito-banner");
+    expect(banner.hidden).toBe(false);
+    expect(banner.getAttribute("role")).toBe("status");
+    expect(banner.textContent).toContain("InferencePending");
+    model.update({ status: "ready", status_message: "" });
+    expect(banner.hidden).toBe(true);
   });
 
   it("Enter sends, Shift+Enter does not, empty text is not sent", () => {

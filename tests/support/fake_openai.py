@@ -61,6 +61,9 @@ class FakeOpenAI:
         self.adapters = adapters or {}  # adapter id -> parent model id
         self.requests: list[ReceivedRequest] = []
         self.models_status = 200  # e.g. 503 while "weights are loading"
+        # Runtimes without chat: "no_template" answers chat requests 400 like vLLM serving a model without a chat
+        # template; "legacy" is Kaito's transformers runtime before v0.9 (only POST /chat, not streamed).
+        self.mode = "chat"
         self.disconnects = 0  # streams the client closed before the server finished
         self.completed = 0  # streams the server sent to the end
         self._queue: deque[Reply] = deque()
@@ -157,7 +160,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         fake = self.server_fake
         fake.requests.append(ReceivedRequest(self.path, {}, dict(self.headers)))
-        if self.path.rstrip("/").endswith("/models") and fake.models_status != 200:
+        if fake.mode == "legacy" and self.path.rstrip("/") == "/chat":
+            self._send_json(405, {"detail": "Method Not Allowed"})  # FastAPI: the route exists, POST only
+        elif fake.mode == "legacy" and self.path.startswith("/v1/"):
+            self._send_json(404, {"detail": "Not Found"})
+        elif self.path.rstrip("/").endswith("/models") and fake.models_status != 200:
             self._send_json(fake.models_status, {"detail": "model is loading"})
         elif self.path.rstrip("/").endswith("/models"):
             data = [{"id": m, "object": "model", "owned_by": "fake", "parent": None} for m in fake.models]
@@ -177,8 +184,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, {"detail": "request body is not JSON"})
             return
         fake.requests.append(ReceivedRequest(self.path, body, dict(self.headers)))
+        if fake.mode == "legacy":
+            self._legacy_chat(body)
+            return
+        if self.path.endswith("/completions") and not self.path.endswith("/chat/completions"):
+            self._completions(body)
+            return
         if not self.path.endswith("/chat/completions"):
             self._send_json(404, {"detail": "Not Found"})
+            return
+        if fake.mode == "no_template":
+            self._send_json(400, {"object": "error", "type": "BadRequestError", "code": 400, "message": (
+                "As of transformers v4.44, default chat template is no longer allowed, so you must provide a chat "
+                "template if the tokenizer does not define one.")})
             return
         reply = fake._next_reply(body)
         if reply.status != 200:
@@ -193,6 +211,33 @@ class _Handler(BaseHTTPRequestHandler):
             fake.completed += 1
         except (BrokenPipeError, ConnectionResetError):
             fake.disconnects += 1
+
+    def _completions(self, body: dict[str, Any]) -> None:
+        """``POST /v1/completions``: the legacy text API, streamed (``choices[].text``)."""
+        reply = self.server_fake._next_reply({"messages": [{"role": "user", "content": body.get("prompt", "")}]})
+        tokens = reply.tokens if reply.tokens is not None else split_tokens(reply.text or "")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        base = {"id": "cmpl-fake", "object": "text_completion", "created": int(time.time()), "model": body.get("model")}
+        for i, token in enumerate(tokens):
+            if i and reply.delay:
+                time.sleep(reply.delay)
+            self._frame({**base, "choices": [{"index": 0, "text": token, "finish_reason": None}]})
+        self._frame({**base, "choices": [{"index": 0, "text": "", "finish_reason": reply.finish_reason}]})
+        self._frame("[DONE]")
+        self._chunk(b"")
+        self.server_fake.completed += 1
+
+    def _legacy_chat(self, body: dict[str, Any]) -> None:
+        """Kaito's transformers runtime before v0.9: ``POST /chat`` → ``{"Result": ...}``, no streaming."""
+        if self.path.rstrip("/") != "/chat":
+            self._send_json(404, {"detail": "Not Found"})
+            return
+        reply = self.server_fake._next_reply(body)
+        text = "".join(reply.tokens) if reply.tokens is not None else (reply.text or "")
+        self._send_json(200, {"Result": text})
 
     def _stream(self, body: dict[str, Any], reply: Reply, tokens: list[str]) -> None:
         self.send_response(200)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kaito_widget.controller import BusyError, ChatController, ChatError, Delta, MessagesChanged
+from kaito_widget.controller import BusyError, ChatController, ChatError, Connected, Delta, MessagesChanged
 from kaito_widget.params import ParameterError
 from tests.support.chat import connected
 from tests.support.fake_openai import FakeOpenAI, Reply
@@ -34,11 +34,14 @@ def test_base_url_without_v1_is_accepted(fake: FakeOpenAI) -> None:
     assert c.ask("hi", timeout=10) == "You said: hi"
 
 
-def test_explicit_model_skips_detection_and_is_sent(fake: FakeOpenAI) -> None:
+def test_explicit_model_is_sent_and_adapters_are_offered(fake: FakeOpenAI) -> None:
     c = make(fake, model="my-lora")
+    assert c.model == "my-lora" and c.models == ("base-model", "my-lora")
     c.ask("hello", timeout=10)
     assert fake.chat_requests[-1]["model"] == "my-lora"
-    assert not any(r.path.endswith("/models") for r in fake.requests)
+    c.set_model("base-model")
+    c.ask("again", timeout=10)
+    assert fake.chat_requests[-1]["model"] == "base-model"
 
 
 def test_reply_streams_in_order_and_full_history_goes_with_every_request(fake: FakeOpenAI) -> None:
@@ -297,3 +300,29 @@ def test_to_markdown_has_every_turn_and_notes_errors(fake: FakeOpenAI) -> None:
     assert "**System prompt:** sys" in md
     assert "### You\n\nhello" in md and "### Assistant\n\nYou said: hello" in md
     assert "**Error:** HTTP 500: boom" in md
+
+
+def test_a_model_without_chat_template_falls_back_to_completions(fake: FakeOpenAI) -> None:
+    fake.mode = "no_template"
+    c = make(fake, system_prompt="Be brief.")
+    modes: list[str] = []
+    c.subscribe(lambda e: modes.append(e.api_mode) if isinstance(e, Connected) else None)
+    assert c.ask("hello", timeout=10).startswith("You said: System: Be brief.\nUser: hello\nAssistant:")
+    assert c.api_mode == "completions" and modes[-1] == "completions"
+    prompt = [r.body for r in fake.requests if r.path.endswith("/v1/completions")][-1]["prompt"]
+    assert prompt == "System: Be brief.\nUser: hello\nAssistant:"
+    c.ask("more", timeout=10)  # the whole history goes into the next prompt
+    prompt = [r.body for r in fake.requests if r.path.endswith("/v1/completions")][-1]["prompt"]
+    assert prompt.startswith("System: Be brief.\nUser: hello\nAssistant: You said:") and prompt.endswith(
+        "User: more\nAssistant:")
+
+
+def test_kaitos_legacy_chat_api_is_the_last_resort(fake: FakeOpenAI) -> None:
+    fake.mode = "legacy"
+    c = make(fake, model="falcon-7b-instruct", temperature=0.0, max_tokens=20)
+    assert c.ask("hi", timeout=10) == "You said: hi"
+    assert c.api_mode == "legacy"
+    body = [r.body for r in fake.requests if r.path == "/chat"][-1]
+    assert body["messages"] == [{"role": "user", "content": "hi"}]
+    assert body["generate_kwargs"]["max_new_tokens"] == 20 and body["generate_kwargs"]["do_sample"] is False
+    assert c.messages[-1]["stats"]["completion_tokens"] == 1  # one piece: nothing streamed

@@ -301,3 +301,12 @@ def test_fixtures_and_kaito_examples_fit_kaitos_crds() -> None:
     bad["inference"]["preset"]["name"] = 42  # not a string: Kaito's schema refuses it, and so do we
     with pytest.raises(jsonschema.ValidationError):
         validate(bad)
+
+
+def test_legacy_transformers_runtime_is_found_and_used(kube: FakeKubeAPI, model: FakeOpenAI) -> None:
+    model.mode = "legacy"  # Kaito's transformers runtime before v0.9: no /v1, POST /chat only
+    w = chat(kube.write_kubeconfig("token"))
+    assert w.model == "phi-3.5-mini-instruct"  # from inference.preset.name: there is no /v1/models to ask
+    assert w.api_mode == "legacy"
+    assert w.ask("hi", timeout=10) == "You said: hi"
+    assert "/chat" in kube.proxied

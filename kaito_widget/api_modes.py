@@ -1,0 +1,110 @@
+"""The three ways a Kaito model can be asked, newest first, each as a stream of text pieces.
+
+- ``chat``: ``POST /v1/chat/completions`` (vLLM, and the transformers runtime since Kaito v0.9).
+- ``completions``: ``POST /v1/completions`` with the history rendered as a prompt, for a model without a chat
+  template (vLLM then refuses chat with a 400 that says so).
+- ``legacy``: Kaito's transformers runtime before v0.9, ``POST /chat`` taking ``{messages, generate_kwargs}`` and
+  answering ``{"Result": ...}`` in one piece.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import openai
+
+MODES = ("chat", "completions", "legacy")
+MODE_LABELS = {"chat": "chat API", "completions": "completions API (no chat template)", "legacy": "legacy /chat"}
+
+
+@dataclass
+class Piece:
+    text: str = ""
+    finish_reason: str | None = None
+    usage_tokens: int | None = None
+
+
+@dataclass
+class Request:
+    model: str
+    messages: list[dict[str, str]]
+    temperature: float
+    top_p: float
+    max_tokens: int
+    include_usage: bool
+
+
+OnStream = Callable[[Any], None]  # receives the object whose close() ends the HTTP response (for Stop)
+
+
+def chat(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Iterator[Piece]:
+    kwargs: dict[str, Any] = {"stream_options": {"include_usage": True}} if req.include_usage else {}
+    stream = client.chat.completions.create(
+        model=req.model, messages=req.messages, stream=True, temperature=req.temperature, top_p=req.top_p,
+        max_tokens=req.max_tokens, **kwargs,
+    )
+    on_stream(stream)
+    for chunk in stream:
+        usage = chunk.usage.completion_tokens if getattr(chunk, "usage", None) else None
+        if usage is not None:
+            yield Piece(usage_tokens=usage)
+        for choice in chunk.choices or []:
+            yield Piece(choice.delta.content or "" if choice.delta else "", choice.finish_reason)
+
+
+def render_prompt(messages: list[dict[str, str]]) -> str:
+    """A plain transcript prompt for models without a chat template."""
+    names = {"system": "System", "user": "User", "assistant": "Assistant"}
+    lines = [f"{names.get(m['role'], m['role'])}: {m['content']}" for m in messages]
+    return "\n".join(lines) + "\nAssistant:"
+
+
+def completions(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Iterator[Piece]:
+    stream = client.completions.create(
+        model=req.model, prompt=render_prompt(req.messages), stream=True, temperature=req.temperature,
+        top_p=req.top_p, max_tokens=req.max_tokens, stop=["\nUser:", "\nSystem:"],
+    )
+    on_stream(stream)
+    first = True
+    for chunk in stream:
+        for choice in chunk.choices or []:
+            text = choice.text or ""
+            if first and text:  # the prompt ends with "Assistant:"; the model's leading space is not content
+                text, first = text.lstrip(), False
+            yield Piece(text, choice.finish_reason)
+
+
+def legacy(http: httpx2.Client, base_url: str, req: Request, on_stream: OnStream) -> Iterator[Piece]:
+    root = base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
+    body = {
+        "messages": req.messages,
+        "generate_kwargs": {"max_new_tokens": req.max_tokens, "temperature": max(req.temperature, 1e-5),
+                            "top_p": req.top_p, "do_sample": req.temperature > 0},
+    }
+    with http.stream("POST", f"{root}/chat", json=body) as response:
+        on_stream(response)
+        response.read()
+        if response.status_code >= 400:
+            raise LegacyError(response.status_code, response.text)
+        result = response.json().get("Result", "")
+    yield Piece(result if isinstance(result, str) else str(result), "stop")
+
+
+class LegacyError(RuntimeError):
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(f"HTTP {status}: {text.strip()[:500]}")
+
+
+def fallback_for(mode: str, exc: BaseException) -> str | None:
+    """The next mode to try after ``exc`` in ``mode``, or None when the error is a real one to show."""
+    if mode == "chat" and isinstance(exc, openai.BadRequestError) and "chat template" in str(exc.body):
+        return "completions"
+    if mode in ("chat", "completions") and isinstance(exc, openai.NotFoundError):
+        body = str(exc.body).lower()
+        if "model" in body and "does not exist" in body:  # a wrong model name, not a missing route
+            return None
+        return "completions" if mode == "chat" else "legacy"
+    return None

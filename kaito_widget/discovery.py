@@ -114,19 +114,26 @@ class Kaito:
             self._served = served
         return self._served
 
+    def _version(self, plural: str) -> str | None:
+        """The newest served version of ``plural`` (v1beta1, else v1alpha1), or None if the cluster has none."""
+        versions = self.served()[plural]
+        return versions[0] if versions else None
+
     def _get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
-        for version in self.served()[plural][:1]:
-            return self._call(lambda: self.custom.get_namespaced_custom_object(
-                GROUP, version, namespace, plural, name), "get", f"{plural}.{GROUP}", namespace, name)
-        return None
+        version = self._version(plural)
+        if version is None:
+            return None
+        return self._call(lambda: self.custom.get_namespaced_custom_object(GROUP, version, namespace, plural, name),
+                          "get", f"{plural}.{GROUP}", namespace, name)
 
     def _list(self, plural: str, namespace: str, selector: str | None = None) -> list[dict[str, Any]]:
-        for version in self.served()[plural][:1]:
-            kwargs = {"label_selector": selector} if selector else {}
-            result = self._call(lambda: self.custom.list_namespaced_custom_object(
-                GROUP, version, namespace, plural, **kwargs), "list", f"{plural}.{GROUP}", namespace)
-            return (result or {}).get("items", [])
-        return []
+        version = self._version(plural)
+        if version is None:
+            return []
+        kwargs = {"label_selector": selector} if selector else {}
+        result = self._call(lambda: self.custom.list_namespaced_custom_object(
+            GROUP, version, namespace, plural, **kwargs), "list", f"{plural}.{GROUP}", namespace)
+        return (result or {}).get("items", [])
 
     # -- workspaces ------------------------------------------------------------------------------------------------
     def find(self, name: str, namespace: str) -> WorkspaceInfo:
@@ -136,8 +143,12 @@ class Kaito:
         iset = self._get("inferencesets", namespace, name)
         if iset is not None:
             return self._inference_set_info(iset)
-        existing = sorted(o["metadata"]["name"] for p in ("workspaces", "inferencesets") for o in self._list(p, namespace))
-        there = f"Workspaces there: {', '.join(existing)}." if existing else "There are no workspaces there."
+        try:
+            existing = sorted(o["metadata"]["name"] for p in ("workspaces", "inferencesets")
+                              for o in self._list(p, namespace))
+            there = f"Workspaces there: {', '.join(existing)}." if existing else "There are no workspaces there."
+        except Forbidden:  # allowed to get, not to list: the answer is still "not found"
+            there = "(You may not list the workspaces there.)"
         raise WorkspaceNotFound(
             f"No Kaito workspace '{name}' in namespace '{namespace}' ({self.access.where}). {there} "
             "Pass namespace= (or context=) to look elsewhere."
@@ -310,6 +321,8 @@ def workspace_resolver(
                 status = probe_model_server(endpoint, ns)
                 if status not in (404, 502, 503, None):
                     return endpoint
+                if endpoint.http_client is not None:
+                    endpoint.http_client.close()  # a fresh one comes with the next attempt
                 why = f"the model server answers {status}" if status else "the model server does not answer yet"
                 waiting = f"Waiting for workspace '{info.name}': {why} (weights still loading?)"
             else:

@@ -9,6 +9,7 @@ against Kaito's CRD schema (``tests/fixtures/kaito``), so fixtures cannot drift 
 
 from __future__ import annotations
 
+import base64
 import copy
 import http.client
 import json
@@ -198,26 +199,37 @@ class FakeKubeAPI:
     def write_kubeconfig(self, auth: str = "token", *, user: str = "alice", namespace: str | None = "default",
                          permissions: set[tuple[str, str]] | None = None, token_ttl: float | None = None,
                          exec_claimed_ttl: float | None = None, insecure: bool = False,
-                         context: str = "fake") -> Path:
+                         context: str = "fake", proxy_url: str | None = None, token: str | None = None,
+                         inline: bool = False) -> Path:
         """Write a kubeconfig for this server. ``auth``: "token", "cert" or "exec" (a plugin printing short-lived
         tokens; ``exec_claimed_ttl`` is the lifetime the plugin *claims*, ``token_ttl`` the real one)."""
         cluster: dict[str, Any] = {"server": self.url}
+        if proxy_url:
+            cluster["proxy-url"] = proxy_url
         if insecure:
             cluster["insecure-skip-tls-verify"] = True
+        elif inline:
+            cluster["certificate-authority-data"] = base64.b64encode(self.ca.cert_pem.bytes()).decode()
         else:
             ca_path = self.dir / "ca.crt"
             self.ca.cert_pem.write_to_path(str(ca_path))
             cluster["certificate-authority"] = str(ca_path)
         user_entry: dict[str, Any] = {}
         if auth == "token":
-            user_entry["token"] = self.issue_token(user, token_ttl, permissions)
+            user_entry["token"] = token or self.issue_token(user, token_ttl, permissions)
         elif auth == "cert":
             cert = self.ca.issue_cert(f"{user}@example.com", common_name=user)
-            cert_path, key_path = self.dir / f"{user}.crt", self.dir / f"{user}.key"
-            cert.cert_chain_pems[0].write_to_path(str(cert_path))
-            cert.private_key_pem.write_to_path(str(key_path))
             self.cert_users[user] = User(user, set(CHAT if permissions is None else permissions))
-            user_entry.update({"client-certificate": str(cert_path), "client-key": str(key_path)})
+            if inline:
+                user_entry.update({
+                    "client-certificate-data": base64.b64encode(cert.cert_chain_pems[0].bytes()).decode(),
+                    "client-key-data": base64.b64encode(cert.private_key_pem.bytes()).decode(),
+                })
+            else:
+                cert_path, key_path = self.dir / f"{user}.crt", self.dir / f"{user}.key"
+                cert.cert_chain_pems[0].write_to_path(str(cert_path))
+                cert.private_key_pem.write_to_path(str(key_path))
+                user_entry.update({"client-certificate": str(cert_path), "client-key": str(key_path)})
         elif auth == "exec":
             user_entry["exec"] = self._exec_plugin(user, token_ttl or 3600, exec_claimed_ttl or token_ttl or 3600,
                                                    permissions)

@@ -70,9 +70,11 @@ def assert_no_secrets(w: ChatWidget, kube: FakeKubeAPI) -> None:
     assert "BEGIN" not in state  # no certificate or key
 
 
-@pytest.mark.parametrize("auth", ["token", "cert", "exec"])
-def test_chat_through_the_api_server_proxy_with_each_auth_kind(kube: FakeKubeAPI, model: FakeOpenAI, auth: str) -> None:
-    w = chat(kube.write_kubeconfig(auth))
+@pytest.mark.parametrize("auth, inline", [("token", False), ("cert", False), ("cert", True), ("exec", False)])
+def test_chat_through_the_api_server_proxy_with_each_auth_kind(
+    kube: FakeKubeAPI, model: FakeOpenAI, auth: str, inline: bool
+) -> None:
+    w = chat(kube.write_kubeconfig(auth, inline=inline))  # inline: CA and client cert as base64 data, like AKS
     assert w.model == "phi-3.5-mini-instruct"  # the base model, not the adapter
     assert w.endpoint_host == "workspace phi (API proxy)"
     assert w.ask("hello", timeout=10) == "You said: hello"
@@ -310,3 +312,46 @@ def test_legacy_transformers_runtime_is_found_and_used(kube: FakeKubeAPI, model:
     assert w.api_mode == "legacy"
     assert w.ask("hi", timeout=10) == "You said: hi"
     assert "/chat" in kube.proxied
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # what the user asked for
+def test_insecure_skip_tls_verify(kube: FakeKubeAPI) -> None:
+    w = chat(kube.write_kubeconfig("token", insecure=True))  # no CA in the kubeconfig: verification is off
+    assert w.ask("hi", timeout=10) == "You said: hi"
+
+
+def test_proxy_url_carries_every_connection(kube: FakeKubeAPI) -> None:
+    from tests.support.connect_proxy import ConnectProxy
+
+    with ConnectProxy() as proxy:
+        w = chat(kube.write_kubeconfig("token", proxy_url=proxy.url))
+        assert w.ask("hi", timeout=10) == "You said: hi"
+        api_host = kube.url.split("//")[1]
+        assert proxy.tunnels and set(proxy.tunnels) == {api_host}  # discovery and chat both went through it
+
+
+def test_bad_credentials_are_reported_as_such(kube: FakeKubeAPI) -> None:
+    w = ChatWidget(workspace="phi", kubeconfig=str(kube.write_kubeconfig("token", token="expired-or-wrong")))
+    with pytest.raises(ClusterError, match=r"rejected your credentials \(401 Unauthorized, context 'fake'\)"):
+        w.ask("hi", timeout=10)
+
+
+def test_api_server_unavailable(kube: FakeKubeAPI) -> None:
+    kube.unavailable = True
+    w = ChatWidget(workspace="phi", kubeconfig=str(kube.write_kubeconfig("token")))
+    with pytest.raises(ClusterError, match="answered 503: the server is currently unable to handle the request"):
+        w.ask("hi", timeout=10)
+
+
+def test_a_cluster_without_kaito(model: FakeOpenAI) -> None:
+    with FakeKubeAPI(versions=()) as api:
+        w = ChatWidget(workspace="phi", kubeconfig=str(api.write_kubeconfig("token")))
+        with pytest.raises(ClusterError, match="Kaito is not installed on context 'fake'"):
+            w.ask("hi", timeout=10)
+
+
+def test_not_found_when_listing_is_not_allowed(kube: FakeKubeAPI) -> None:
+    perms = {("get", "workspaces"), ("get", "inferencesets"), ("get", "services")}
+    w = ChatWidget(workspace="nope", kubeconfig=str(kube.write_kubeconfig("token", permissions=perms)))
+    with pytest.raises(WorkspaceNotFound, match="No Kaito workspace 'nope'.*You may not list the workspaces there"):
+        w.ask("hi", timeout=10)

@@ -355,3 +355,27 @@ def test_not_found_when_listing_is_not_allowed(kube: FakeKubeAPI) -> None:
     w = ChatWidget(workspace="nope", kubeconfig=str(kube.write_kubeconfig("token", permissions=perms)))
     with pytest.raises(WorkspaceNotFound, match="No Kaito workspace 'nope'.*You may not list the workspaces there"):
         w.ask("hi", timeout=10)
+
+
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        (workspace("x")["status"], (True, "Ready", "")),
+        ({"state": "Ready"}, (True, "Ready", "")),  # newer clusters: state alone decides
+        ({"conditions": [condition("WorkspaceReady", "True", "WorkspaceReady")]}, (True, "Ready", "")),  # ≤ v0.3.0
+        ({"conditions": [condition("ResourceReady", "True", "ResourcesReady"),
+                         condition("InferenceReady", "True", "InferenceReady")]}, (True, "Ready", "")),
+        ({"conditions": [condition("ResourceReady", "False", "Unschedulable", "0/3 nodes available")]},
+         (False, "Failed", "Unschedulable")),
+        ({"conditions": [condition("InferenceReady", "False", "ContainerCrashLoopBackOff")], "state": "NotReady"},
+         (False, "Failed", "ContainerCrashLoopBackOff")),
+        ({"conditions": [condition("ResourceReady", "Unknown", "Provisioning", "creating nodes")]},
+         (False, "Pending", "Provisioning")),
+        ({}, (False, "Pending", "")),
+    ],
+)
+def test_readiness_across_kaito_versions(status: dict, expected: tuple) -> None:
+    from kaito_widget.discovery import readiness
+
+    ready, state, reason, _message = readiness({"status": status})
+    assert (ready, state, reason) == expected

@@ -400,6 +400,16 @@ class ChatController:
         self._emit(MessagesChanged(messages, -1))
         return True
 
+    def load_history(self, messages: list[dict[str, Any]]) -> None:
+        """Replace the transcript with checked, restored turns (see transcript.parse); they are context from now on."""
+        with self._lock:
+            if self._generation is not None:
+                raise BusyError("A reply is still being generated: stop it before loading a transcript.")
+            self._messages = _copy_messages(messages)
+            self._cleared = None
+            copy = _copy_messages(self._messages)
+        self._emit(MessagesChanged(copy, -1))
+
     def close(self) -> None:
         """End the session (``/quit``): stop any reply or wait for a workspace; further sends are refused."""
         self._cancel.set()

@@ -6,7 +6,9 @@ become controller calls. See docs/widget-protocol.md for the wire contract.
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import anywidget
 import traitlets
 
 from . import params as P
+from . import transcript as T
 from .coalesce import DeltaCoalescer
 from .commands import is_command, run_command
 from .discovery import workspace_resolver
@@ -82,6 +85,7 @@ class ChatWidget(anywidget.AnyWidget):
         top_p: float = P.DEFAULTS["top_p"],
         system_prompt: str | None = None,
         chat_id: str | None = None,
+        history: str = "restore",
     ) -> None:
         if (workspace is None) == (base_url is None):
             raise ValueError(
@@ -97,7 +101,10 @@ class ChatWidget(anywidget.AnyWidget):
             top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt,
         )
         self.workspace, self.namespace = workspace, namespace
-        self.chat_id = chat_id
+        if history not in ("restore", "fresh"):
+            raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
+        self.chat_id = chat_id or _executing_cell_id() or uuid.uuid4().hex
+        self.history = history
         self._lock = threading.RLock()  # trait updates come from worker threads and the kernel's threads
         self._coalescer = DeltaCoalescer(self._send_delta)
         super().__init__(
@@ -140,6 +147,46 @@ class ChatWidget(anywidget.AnyWidget):
 
     def to_markdown(self) -> str:
         return self._controller.to_markdown()
+
+    def to_json(self) -> str:
+        """The transcript as JSON (messages, model, workspace, parameters): never a key, token or URL."""
+        return json.dumps(self._transcript(), indent=2, ensure_ascii=False)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the transcript to ``path``: Markdown for ``.md``, JSON (loadable with ``ChatWidget.load``) for ``.json``."""
+        path = Path(path)
+        if path.suffix.lower() not in (".md", ".json"):
+            raise ValueError(f"save() writes .md or .json files; got {path.name!r}.")
+        text = self.to_markdown() if path.suffix.lower() == ".md" else self.to_json()
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, **kwargs: Any) -> "ChatWidget":
+        """A chat that continues a transcript saved with ``save('….json')``; connection arguments as for ChatWidget.
+
+        The file is untrusted: entries that are malformed are dropped or cut, and the chat says what was.
+        """
+        path = Path(path)
+        if path.suffix.lower() != ".json":
+            raise ValueError(f"load() reads the .json files save() writes; got {path.name!r}.")
+        try:
+            loaded = T.parse(json.loads(path.read_text(encoding="utf-8")))
+        except json.JSONDecodeError as exc:
+            raise T.TranscriptError(f"{path.name} is not JSON: {exc}") from None
+        for name, value in loaded.params.items():
+            kwargs.setdefault(name, value)
+        kwargs.setdefault("system_prompt", loaded.system_prompt)
+        widget = cls(**kwargs)
+        widget._controller.load_history(loaded.messages)
+        for problem in loaded.problems:
+            widget._notice(f"While loading {path.name}: {problem}.", "error")
+        return widget
+
+    def _transcript(self) -> dict[str, Any]:
+        c = self._controller
+        return T.build(c.messages, model=c.model, params=c.params, workspace=self.workspace,
+                       namespace=self.namespace)
 
     def close(self) -> None:
         """Close the widget: end the session (a workspace still loading is no longer waited for)."""
@@ -213,9 +260,25 @@ class ChatWidget(anywidget.AnyWidget):
                 self._controller.clear()
             elif kind == "undo_clear":
                 self._controller.undo_clear()
+            elif kind == "export":
+                name = f"chat-{(self._controller.model or 'model').split('/')[-1]}.md"
+                super().send({"type": "download", "filename": name, "text": self.to_markdown()})
             elif kind == "sync_request":
                 index, text = self._controller.streaming_text()
                 if index >= 0:
                     super().send({"type": "sync", "index": index, "text": text})
         except Exception as exc:  # a refused action is shown in the chat, never lost in the kernel log
             self._notice(str(exc), "error")
+
+
+def _executing_cell_id() -> str | None:
+    """JupyterLab and Notebook 7 send the executing cell's id with each request: a stable default chat id."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        parent = shell.kernel.get_parent() if shell is not None and hasattr(shell, "kernel") else None
+        cell_id = ((parent or {}).get("metadata") or {}).get("cellId")
+        return cell_id if isinstance(cell_id, str) and cell_id else None
+    except Exception:  # not in a kernel, or an older one: fall back to a random id
+        return None

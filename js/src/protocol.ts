@@ -16,6 +16,7 @@ export interface ChatMessage {
   error?: string | null;
   stopped?: boolean;
   stats?: ReplyStats | null;
+  restored?: boolean; // loaded from a saved transcript (untrusted: rendered like model output)
 }
 
 export type Status = "connecting" | "ready" | "generating" | "error" | "closed";
@@ -42,7 +43,8 @@ export interface ChatState {
 export type ServerMessage =
   | { type: "delta"; index: number; offset: number; text: string }
   | { type: "sync"; index: number; text: string }
-  | { type: "notice"; text: string; level: "info" | "error" };
+  | { type: "notice"; text: string; level: "info" | "error" }
+  | { type: "download"; filename: string; text: string };
 
 /** Custom messages to Python. */
 export type ClientMessage =
@@ -51,7 +53,8 @@ export type ClientMessage =
   | { type: "regenerate" }
   | { type: "clear" }
   | { type: "undo_clear" }
-  | { type: "sync_request" };
+  | { type: "sync_request" }
+  | { type: "export" };
 
 /** The subset of anywidget's model interface the view uses (easy to fake in tests). */
 export interface WidgetModel {

@@ -40,6 +40,7 @@ const ICONS = {
   regenerate: "M17.65 6.35A7.96 7.96 0 0 0 12 4a8 8 0 1 0 7.75 10h-2.08A6 6 0 1 1 12 6c1.66 0 3.14.69 4.22 1.78L13 11h7V4z",
   clear: "M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6zM19 4h-3.5l-1-1h-5l-1 1H5v2h14z",
   fullscreen: "M7 14H5v5h5v-2H7zm-2-4h2V7h3V5H5zm12 7h-3v2h5v-5h-2zM14 5v2h3v3h2V5z",
+  export: "M19 9h-4V3H9v6H5l7 7zM5 18v2h14v-2z",
 };
 
 function icon(path: string): SVGSVGElement {
@@ -84,7 +85,17 @@ interface RenderedMessage {
 }
 
 function messageKey(m: ChatMessage): string {
-  return JSON.stringify([m.role, m.content, m.error ?? null, !!m.stopped, m.stats ?? null]);
+  return JSON.stringify([m.role, m.content, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored]);
+}
+
+/** Save ``text`` as a file the browser downloads (the Markdown export). */
+function download(filename: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/markdown;charset=utf-8" }));
+  const a = h("a", { href: url, download: filename.replace(/[^\w.-]+/g, "_") });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 export class ChatView {
@@ -97,6 +108,7 @@ export class ChatView {
   private regenBtn: HTMLButtonElement;
   private clearBtn: HTMLButtonElement;
   private fullBtn: HTMLButtonElement;
+  private exportBtn: HTMLButtonElement;
   private modelEl: HTMLElement;
   private modelSelect: HTMLSelectElement;
   private modeEl: HTMLElement;
@@ -129,6 +141,8 @@ export class ChatView {
     this.regenBtn = button("Regenerate", icon(ICONS.regenerate), "kaito-regenerate kaito-icon-btn");
     this.clearBtn = button("Clear conversation", icon(ICONS.clear), "kaito-clear kaito-icon-btn");
     this.fullBtn = button("Full screen", icon(ICONS.fullscreen), "kaito-fullscreen-btn kaito-icon-btn");
+    this.exportBtn = button("Export", icon(ICONS.export), "kaito-export kaito-icon-btn");
+    this.exportBtn.title = "Export the conversation as Markdown";
     this.fullBtn.setAttribute("aria-pressed", "false");
     const header = h(
       "div",
@@ -142,6 +156,7 @@ export class ChatView {
       h("span", { class: "kaito-spacer" }),
       this.regenBtn,
       this.clearBtn,
+      this.exportBtn,
       this.fullBtn,
     );
 
@@ -222,6 +237,7 @@ export class ChatView {
     this.stopBtn.addEventListener("click", () => this.model.send({ type: "stop" }));
     this.regenBtn.addEventListener("click", () => this.model.send({ type: "regenerate" }));
     this.clearBtn.addEventListener("click", () => this.model.send({ type: "clear" }));
+    this.exportBtn.addEventListener("click", () => this.model.send({ type: "export" }));
     this.fullBtn.addEventListener("click", () => this.setFullScreen(!this.root.classList.contains("kaito-fullscreen")));
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Escape" && this.root.classList.contains("kaito-fullscreen")) {
@@ -283,6 +299,10 @@ export class ChatView {
   private onServerMessage(msg: ServerMessage): void {
     if (msg.type === "notice") {
       this.addNotice(msg.text, msg.level);
+      return;
+    }
+    if (msg.type === "download") {
+      download(msg.filename, msg.text);
       return;
     }
     if (msg.index !== this.model.get("streaming_index")) return; // a stale reply
@@ -373,6 +393,7 @@ export class ChatView {
     this.sendBtn.hidden = generating;
     this.regenBtn.disabled = closed || generating || !messages.length || messages[messages.length - 1].role !== "assistant";
     this.clearBtn.disabled = closed || (!messages.length && !generating);
+    this.exportBtn.disabled = !messages.length;
     this.closedLine.hidden = !closed;
     this.closedLine.textContent = closed ? this.model.get("status_message") || "Session ended." : "";
     if (closed) this.input.placeholder = "Session ended";
@@ -473,6 +494,7 @@ export class ChatView {
       el.append(h("div", { class: "kaito-error", role: "alert" }, m.error));
     }
     const meta = h("div", { class: "kaito-meta" });
+    if (m.restored) meta.append(h("span", { class: "kaito-restored", title: "Restored from a saved transcript" }, "restored"));
     if (m.stopped) meta.append(h("span", { class: "kaito-stopped" }, "stopped"));
     const stats = formatStats(m.stats);
     if (stats) meta.append(h("span", { class: "kaito-stats" }, stats));

@@ -222,6 +222,15 @@ describe("ChatView", () => {
     expect(q(root, ".kaito-closed-line").textContent).toContain("Session ended");
   });
 
+  it("restored turns are marked, and Export asks Python for the Markdown", () => {
+    model.update({ messages: [{ ...user("old question"), restored: true }, reply("old answer", { restored: true })] });
+    expect(root.querySelectorAll(".kaito-restored").length).toBe(2);
+    const exportBtn = q<HTMLButtonElement>(root, 'button[aria-label="Export"]');
+    expect(exportBtn.disabled).toBe(false);
+    exportBtn.click();
+    expect(model.sent).toContainEqual({ type: "export" });
+  });
+
   it("dispose removes the view and its listeners", () => {
     view.dispose();
     expect(document.body.querySelector(".kaito-chat")).toBeNull();

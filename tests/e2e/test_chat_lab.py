@@ -273,3 +273,41 @@ def test_screenshots_light_and_dark(chat: ChatPage) -> None:
     r, g, b = [int(x) for x in bg[bg.index("(") + 1 : bg.index(")")].split(",")[:3]]
     assert r + g + b < 200
     chat.page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+
+
+def test_export_downloads_the_conversation_as_markdown(chat: ChatPage) -> None:
+    chat.fake.script(Reply(text=MARKDOWN_REPLY))
+    chat.type_and_send("export this")
+    chat.wait_reply_done(1)
+    with chat.page.expect_download() as info:
+        chat.root.get_by_label("Export", exact=True).click()
+    download = info.value
+    assert download.suggested_filename == "chat-tiny-chat.md"
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert text.strip() == chat.python("print(w.to_markdown())")  # the same Markdown Python writes
+    assert "### You\n\nexport this" in text and "def sample(logits" in text
+
+
+def test_a_loaded_transcript_shows_restored_turns_and_continues(lab, browser_context, model_server) -> None:
+    from tests.e2e.conftest import open_chat
+
+    model_server.reset()
+    saved = lab.root / "saved.json"
+    cp = open_chat(lab, browser_context, model_server, cells=[
+        f"w.ask('remember the number 7', timeout=30); w.save({str(saved)!r})\n"
+        f"w2 = ChatWidget.load({str(saved)!r}, base_url={model_server.base_url!r})\nw2",
+    ])
+    try:
+        views = cp.page.locator(".kaito-chat")
+        expect(views).to_have_count(2, timeout=30_000)
+        restored = views.nth(1)
+        expect(restored.locator(".kaito-restored")).to_have_count(2, timeout=30_000)
+        expect(restored.locator('[data-role="user"] .kaito-content')).to_have_text("remember the number 7")
+        box = restored.get_by_label("Message", exact=True)
+        box.fill("what was it?")
+        box.press("Enter")
+        expect(restored.locator('[data-role="assistant"]')).to_have_count(2, timeout=30_000)
+        assert model_server.chat_requests[-1]["messages"][0]["content"] == "remember the number 7"
+    finally:
+        cp.page.close()
+        lab.shutdown_kernels()

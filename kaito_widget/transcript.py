@@ -1,0 +1,147 @@
+"""The transcript as data: what is saved (into a file now, into the notebook's metadata next) and loaded back.
+
+A transcript read from a file or a notebook is untrusted input: it is schema-checked and size-capped here, entry by
+entry, so a malformed or hostile entry is dropped or cut with a note and never breaks the chat; its text is rendered
+through the same sanitizer as model output. Nothing secret is ever written: no key, token, certificate or URL.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import params as P
+
+SCHEMA_VERSION = 1
+ROLES = ("user", "assistant", "system")
+MAX_MESSAGES = 2_000
+MAX_MESSAGE_CHARS = 200_000  # ~50k tokens: more than any reply; a bigger entry is cut, visibly
+MAX_TOTAL_CHARS = 4_000_000
+STAT_FIELDS = {"ttft_ms": float, "completion_tokens": int, "tokens_per_s": float, "finish_reason": str}
+MESSAGE_FIELDS = ("role", "content", "created", "model", "params", "stats", "error", "stopped")
+
+
+class TranscriptError(ValueError):
+    """The data is not a kaito-widget transcript at all."""
+
+
+@dataclass
+class LoadedTranscript:
+    messages: list[dict[str, Any]]
+    problems: list[str] = field(default_factory=list)  # what was dropped or cut, in words
+    model: str | None = None
+    workspace: str | None = None
+    namespace: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    system_prompt: str | None = None
+
+
+def build(messages: list[dict[str, Any]], *, model: str | None, params: dict[str, Any],
+          workspace: str | None = None, namespace: str | None = None) -> dict[str, Any]:
+    """The saved form of a conversation (schema version 1)."""
+    return {
+        "version": SCHEMA_VERSION,
+        "messages": [{k: m.get(k) for k in MESSAGE_FIELDS if k in m} for m in messages],
+        "model": model,
+        "workspace": workspace,
+        "namespace": namespace,
+        "params": {k: params[k] for k in P.SPECS if k in params},
+        "system_prompt": params.get("system_prompt"),
+    }
+
+
+def parse(data: Any) -> LoadedTranscript:
+    """Check an untrusted transcript entry by entry; keep what is sound, say what was not."""
+    if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+        raise TranscriptError("Not a kaito-widget transcript: expected an object with a 'messages' list.")
+    problems: list[str] = []
+    version = data.get("version")
+    if version != SCHEMA_VERSION:
+        problems.append(f"transcript version {version!r} is not {SCHEMA_VERSION}; read as far as possible")
+    entries = data["messages"]
+    if len(entries) > MAX_MESSAGES:
+        problems.append(f"only the last {MAX_MESSAGES} of {len(entries)} messages were kept")
+        entries = entries[-MAX_MESSAGES:]
+    messages: list[dict[str, Any]] = []
+    total = 0
+    for i, entry in enumerate(entries):
+        message, problem = _message(entry, i)
+        if problem:
+            problems.append(problem)
+        if message is None:
+            continue
+        total += len(message["content"])
+        if total > MAX_TOTAL_CHARS:
+            problems.append(f"messages from #{i + 1} on were dropped: the transcript exceeds {MAX_TOTAL_CHARS} characters")
+            break
+        messages.append(message)
+    return LoadedTranscript(
+        messages=messages,
+        problems=problems,
+        model=_str_or_none(data.get("model")),
+        workspace=_str_or_none(data.get("workspace")),
+        namespace=_str_or_none(data.get("namespace")),
+        params=_params(data.get("params")),
+        system_prompt=_str_or_none(data.get("system_prompt")),
+    )
+
+
+def _message(entry: Any, i: int) -> tuple[dict[str, Any] | None, str | None]:
+    where = f"message #{i + 1}"
+    if not isinstance(entry, dict):
+        return None, f"{where} dropped: not an object"
+    role, content = entry.get("role"), entry.get("content")
+    if role not in ROLES:
+        return None, f"{where} dropped: unknown role {str(role)[:40]!r}"
+    if not isinstance(content, str):
+        return None, f"{where} dropped: its content is not text"
+    problem = None
+    if len(content) > MAX_MESSAGE_CHARS:
+        problem = f"{where} was cut to {MAX_MESSAGE_CHARS} of its {len(content)} characters"
+        content = content[:MAX_MESSAGE_CHARS] + "\n\n…(cut: too long to restore)"
+    message: dict[str, Any] = {"role": role, "content": content, "restored": True}
+    created = entry.get("created")
+    if isinstance(created, str) and len(created) <= 40:
+        message["created"] = created
+    if role == "assistant":
+        error = entry.get("error")
+        message["error"] = error[:2000] if isinstance(error, str) else None
+        message["stopped"] = entry.get("stopped") is True
+        message["stats"] = _stats(entry.get("stats"))
+        message["params"] = _params(entry.get("params"))
+        if isinstance(entry.get("model"), str):
+            message["model"] = entry["model"][:200]
+    return message, problem
+
+
+def _stats(raw: Any) -> dict[str, Any] | None:
+    if not isinstance(raw, dict):
+        return None
+    out: dict[str, Any] = {}
+    for name, kind in STAT_FIELDS.items():
+        value = raw.get(name)
+        if kind is str:
+            out[name] = value[:40] if isinstance(value, str) else None
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+            out[name] = kind(value)
+        else:
+            out[name] = 0 if kind is int else None
+    return out
+
+
+def _params(raw: Any) -> dict[str, Any]:
+    """Only sampling parameters that pass the same validation as everywhere else."""
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for name in P.SPECS:
+        try:
+            out[name] = P.validate(name, raw[name])
+        except (KeyError, P.ParameterError):
+            continue
+    return out
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value[:10_000] if isinstance(value, str) else None

@@ -68,6 +68,8 @@ class ChatWidget(anywidget.AnyWidget):
     max_tokens = traitlets.Int(P.DEFAULTS["max_tokens"]).tag(sync=True)
     system_prompt = traitlets.Unicode("").tag(sync=True)
     closed = traitlets.Bool(False).tag(sync=True)
+    chat_id = traitlets.Unicode("", help="Key of this chat's transcript in the notebook's metadata").tag(sync=True)
+    restore_pending = traitlets.Bool(False, help="A view should fetch this chat's saved transcript").tag(sync=True)
     can_undo_clear = traitlets.Bool(False).tag(sync=True)
 
     def __init__(
@@ -103,12 +105,13 @@ class ChatWidget(anywidget.AnyWidget):
         self.workspace, self.namespace = workspace, namespace
         if history not in ("restore", "fresh"):
             raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
-        self.chat_id = chat_id or _executing_cell_id() or uuid.uuid4().hex
         self.history = history
+        self._told_unsaved = False
         self._lock = threading.RLock()  # trait updates come from worker threads and the kernel's threads
         self._coalescer = DeltaCoalescer(self._send_delta)
         super().__init__(
             temperature=temperature, top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt or "",
+            chat_id=chat_id or _default_chat_id(), restore_pending=history == "restore",
         )
         self.on_msg(self._on_browser_message)
         self._controller.subscribe(self._on_event)
@@ -183,6 +186,22 @@ class ChatWidget(anywidget.AnyWidget):
             widget._notice(f"While loading {path.name}: {problem}.", "error")
         return widget
 
+    def _restore(self, data: Any) -> None:
+        """A view found this chat's transcript in the notebook: continue it (untrusted input, checked)."""
+        if not self.restore_pending:
+            return  # another view already did, or history="fresh"
+        self.restore_pending = False
+        if data is None or self._controller.messages or self._controller.generating:
+            return  # nothing saved, or the conversation already started in this kernel
+        try:
+            loaded = T.parse(data)
+        except T.TranscriptError as exc:
+            self._notice(f"The transcript saved in this notebook could not be restored: {exc}", "error")
+            return
+        self._controller.load_history(loaded.messages)
+        for problem in loaded.problems:
+            self._notice(f"While restoring the saved transcript: {problem}.", "error")
+
     def _transcript(self) -> dict[str, Any]:
         c = self._controller
         return T.build(c.messages, model=c.model, params=c.params, workspace=self.workspace,
@@ -225,6 +244,8 @@ class ChatWidget(anywidget.AnyWidget):
                     self.messages = event.messages
                     self.streaming_index = event.streaming_index
                     self.can_undo_clear = self._controller.can_undo_clear
+                if event.streaming_index == -1:  # a finished turn, a clear, a restore: keep it in the notebook
+                    super().send({"type": "persist", "chat_id": self.chat_id, "transcript": self._transcript()})
             elif isinstance(event, StatusChanged):
                 with self.hold_sync():
                     self.status, self.status_message = event.status, event.message
@@ -260,6 +281,13 @@ class ChatWidget(anywidget.AnyWidget):
                 self._controller.clear()
             elif kind == "undo_clear":
                 self._controller.undo_clear()
+            elif kind == "restore":
+                self._restore(content.get("transcript"))
+            elif kind == "persist_unavailable":
+                if not self._told_unsaved:
+                    self._told_unsaved = True
+                    self._notice("This frontend cannot keep the transcript in the notebook (JupyterLab 4 and "
+                                 "Notebook 7 with kaito-widget installed can). Export and chat.save() still work.")
             elif kind == "export":
                 name = f"chat-{(self._controller.model or 'model').split('/')[-1]}.md"
                 super().send({"type": "download", "filename": name, "text": self.to_markdown()})
@@ -271,14 +299,25 @@ class ChatWidget(anywidget.AnyWidget):
             self._notice(str(exc), "error")
 
 
-def _executing_cell_id() -> str | None:
-    """JupyterLab and Notebook 7 send the executing cell's id with each request: a stable default chat id."""
+_current_execution = {"msg_id": "", "chats": 0}  # chats created by the execute request running now
+
+
+def _default_chat_id() -> str:
+    """The executing cell's id (JupyterLab and Notebook 7 send it with each execute request), so re-running the
+    cell finds its transcript again; a second chat in the same cell gets "-2", and so on. Elsewhere: random."""
     try:
         from IPython import get_ipython
 
         shell = get_ipython()
         parent = shell.kernel.get_parent() if shell is not None and hasattr(shell, "kernel") else None
         cell_id = ((parent or {}).get("metadata") or {}).get("cellId")
-        return cell_id if isinstance(cell_id, str) and cell_id else None
-    except Exception:  # not in a kernel, or an older one: fall back to a random id
-        return None
+        msg_id = ((parent or {}).get("header") or {}).get("msg_id", "")
+    except Exception:  # not in a kernel, or an older one
+        cell_id = None
+    if not isinstance(cell_id, str) or not cell_id:
+        return uuid.uuid4().hex
+    if _current_execution["msg_id"] != msg_id:
+        _current_execution.update(msg_id=msg_id, chats=0)
+    _current_execution["chats"] += 1
+    n = _current_execution["chats"]
+    return cell_id if n == 1 else f"{cell_id}-{n}"

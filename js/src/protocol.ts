@@ -37,6 +37,8 @@ export interface ChatState {
   system_prompt: string;
   closed: boolean;
   can_undo_clear: boolean;
+  chat_id: string;
+  restore_pending: boolean;
 }
 
 /** Custom messages from Python. */
@@ -44,7 +46,8 @@ export type ServerMessage =
   | { type: "delta"; index: number; offset: number; text: string }
   | { type: "sync"; index: number; text: string }
   | { type: "notice"; text: string; level: "info" | "error" }
-  | { type: "download"; filename: string; text: string };
+  | { type: "download"; filename: string; text: string }
+  | { type: "persist"; chat_id: string; transcript: unknown };
 
 /** Custom messages to Python. */
 export type ClientMessage =
@@ -54,7 +57,9 @@ export type ClientMessage =
   | { type: "clear" }
   | { type: "undo_clear" }
   | { type: "sync_request" }
-  | { type: "export" };
+  | { type: "export" }
+  | { type: "restore"; transcript: unknown }
+  | { type: "persist_unavailable" };
 
 /** The subset of anywidget's model interface the view uses (easy to fake in tests). */
 export interface WidgetModel {

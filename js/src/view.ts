@@ -12,6 +12,7 @@ import {
   type ServerMessage,
   type WidgetModel,
 } from "./protocol";
+import { loadTranscript, saveTranscript } from "./lab/bridge";
 import { copyText, flash, MarkdownStream, renderMarkdown } from "./renderer";
 
 /** Filled only when a benchmark sets globalThis.__KAITO_BENCH__ = []: one entry per delta message rendered. */
@@ -88,6 +89,15 @@ function messageKey(m: ChatMessage): string {
   return JSON.stringify([m.role, m.content, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored]);
 }
 
+/**
+ * Run ``fn`` once ``el`` is in the document: anywidget renders into an element the output area attaches later,
+ * and events from a detached element never reach the notebook's extension.
+ */
+function whenConnected(el: HTMLElement, fn: () => void, triesLeft = 200): void {
+  if (el.isConnected || triesLeft <= 0) fn();
+  else setTimeout(() => whenConnected(el, fn, triesLeft - 1), 50);
+}
+
 /** Save ``text`` as a file the browser downloads (the Markdown export). */
 function download(filename: string, text: string): void {
   const url = URL.createObjectURL(new Blob([text], { type: "text/markdown;charset=utf-8" }));
@@ -125,9 +135,12 @@ export class ChatView {
   private stickToBottom = true;
   private disposers: (() => void)[] = [];
   private placeholder: Comment | null = null;
+  private host: HTMLElement; // the output element anywidget gave us: it stays in the notebook, even in full screen
+  private toldUnsaved = false;
 
   constructor(model: WidgetModel, host: HTMLElement) {
     this.model = model;
+    this.host = host;
 
     this.modelEl = h("span", { class: "kaito-model", title: "Model" });
     this.modelSelect = h("select", { class: "kaito-model-select", "aria-label": "Model", hidden: "" });
@@ -192,6 +205,25 @@ export class ChatView {
     this.renderControls();
     this.renderUndo();
     if (this.model.get("streaming_index") >= 0) this.requestSync(); // opened mid-reply: catch up
+    if (this.model.get("restore_pending")) whenConnected(host, () => this.restoreFromNotebook());
+  }
+
+  // -- the transcript in the notebook ------------------------------------------------------------------------------
+  /** A re-run cell (or a reopened notebook) continues the transcript its notebook saved for this chat. */
+  private restoreFromNotebook(): void {
+    const transcript = loadTranscript(this.host, this.model.get("chat_id"));
+    if (transcript === null) this.unsaved();
+    this.model.send({ type: "restore", transcript: transcript ?? null });
+  }
+
+  private persist(chatId: string, transcript: unknown): void {
+    if (!saveTranscript(this.host, chatId, transcript)) this.unsaved();
+  }
+
+  private unsaved(): void {
+    if (this.toldUnsaved) return;
+    this.toldUnsaved = true;
+    this.model.send({ type: "persist_unavailable" });
   }
 
   // -- wiring ----------------------------------------------------------------------------------------------------
@@ -303,6 +335,10 @@ export class ChatView {
     }
     if (msg.type === "download") {
       download(msg.filename, msg.text);
+      return;
+    }
+    if (msg.type === "persist") {
+      this.persist(msg.chat_id, msg.transcript);
       return;
     }
     if (msg.index !== this.model.get("streaming_index")) return; // a stale reply

@@ -7,7 +7,7 @@ import { ChatView } from "../src/view";
 class FakeModel implements WidgetModel {
   state: ChatState = {
     messages: [], streaming_index: -1, status: "ready", status_message: "", model: "tiny", endpoint_host: "127.0.0.1:8000",
-    api_mode: "chat", models: ["tiny"],
+    api_mode: "chat", models: ["tiny"], chat_id: "cell-1", restore_pending: false,
     temperature: 0.7, top_p: 0.9, max_tokens: 1024, system_prompt: "", closed: false, can_undo_clear: false,
   };
   sent: ClientMessage[] = [];

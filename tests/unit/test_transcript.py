@@ -123,3 +123,52 @@ def test_export_sends_the_markdown_to_the_browser(fake: FakeOpenAI) -> None:
     download = rec.of("download")[-1]
     assert download["filename"] == "chat-base-model.md"
     assert download["text"] == w.to_markdown() and "export me" in download["text"]
+
+
+def test_each_finished_turn_is_handed_to_the_notebook(fake: FakeOpenAI) -> None:
+    w = ChatWidget(base_url=fake.base_url, api_key="sk-hidden", chat_id="cell-1")
+    rec = Recorder(w)
+    w.ask("hello", timeout=10)
+    persisted = rec.of("persist")
+    assert persisted and persisted[-1]["chat_id"] == "cell-1"
+    transcript = persisted[-1]["transcript"]
+    assert [m["content"] for m in transcript["messages"]] == ["hello", "You said: hello"]
+    assert "sk-hidden" not in json.dumps(persisted) and fake.base_url.split("/")[2] not in json.dumps(persisted)
+    w.clear()
+    assert rec.of("persist")[-1]["transcript"]["messages"] == []  # a clear is kept too (undo brings it back)
+
+
+def test_a_saved_transcript_is_restored_once_and_continued(fake: FakeOpenAI) -> None:
+    saved = {"version": 1, "messages": [{"role": "user", "content": "my name is Ada"},
+                                        {"role": "assistant", "content": "Nice to meet you, Ada."}]}
+    w = ChatWidget(base_url=fake.base_url, chat_id="cell-1")
+    rec = Recorder(w)
+    assert w.restore_pending
+    rec.browser(w, {"type": "restore", "transcript": saved})
+    assert [m["restored"] for m in w.messages] == [True, True] and not w.restore_pending
+    rec.browser(w, {"type": "restore", "transcript": {"version": 1, "messages": []}})  # a second view: ignored
+    assert len(w.messages) == 2
+    w.ask("what is my name?", timeout=10)
+    assert fake.chat_requests[-1]["messages"][0] == {"role": "user", "content": "my name is Ada"}
+
+
+def test_fresh_history_and_hostile_saved_metadata(fake: FakeOpenAI) -> None:
+    w = ChatWidget(base_url=fake.base_url, history="fresh")
+    assert not w.restore_pending
+    Recorder(w).browser(w, {"type": "restore", "transcript": {"version": 1, "messages": [
+        {"role": "user", "content": "x"}]}})
+    assert w.messages == []
+    w2 = ChatWidget(base_url=fake.base_url)
+    rec = Recorder(w2)
+    rec.browser(w2, {"type": "restore", "transcript": ["not", "a", "transcript"]})
+    assert w2.messages == [] and "could not be restored" in rec.of("notice")[-1]["text"]
+    assert w2.ask("still fine?", timeout=10)
+
+
+def test_a_frontend_without_the_extension_is_told_once(fake: FakeOpenAI) -> None:
+    w = ChatWidget(base_url=fake.base_url)
+    rec = Recorder(w)
+    for _ in range(3):
+        rec.browser(w, {"type": "persist_unavailable"})
+    notices = [n for n in rec.of("notice") if "cannot keep the transcript" in n["text"]]
+    assert len(notices) == 1 and "Export" in notices[0]["text"]

@@ -1,0 +1,147 @@
+"""Transcripts live in the notebook: saved into its metadata by the extension, restored after a kernel restart.
+
+Every test reads the .ipynb from disk, as a colleague opening the shared notebook would.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.fake_kube import FakeKubeAPI, workspace
+from tests.support.fake_openai import FakeOpenAI, Reply
+from tests.support.jupyter import JupyterServer, open_in_lab, run_all_cells, wait_kernel_idle
+
+pytestmark = pytest.mark.e2e
+
+
+def save_and_read(page: Any, path: Path, timeout: float = 20) -> dict[str, Any]:
+    """Save the open notebook (a plain save) and return the .ipynb as written to disk."""
+    before = path.stat().st_mtime_ns
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if path.stat().st_mtime_ns != before:
+            time.sleep(0.3)
+            return json.loads(path.read_text())
+        time.sleep(0.1)
+    raise AssertionError("the notebook was not saved")
+
+
+def send(root: Any, text: str, count: int) -> None:
+    box = root.get_by_label("Message", exact=True)
+    box.fill(text)
+    box.press("Enter")
+    expect(root.locator('[data-role="assistant"] .kaito-stats')).to_have_count(count, timeout=30_000)
+
+
+def chats_of(nb: dict[str, Any]) -> dict[str, Any]:
+    return nb["metadata"]["kaito_widget"]["chats"]
+
+
+@pytest.fixture
+def cluster(model_server: FakeOpenAI) -> Iterator[FakeKubeAPI]:
+    with FakeKubeAPI() as api:
+        api.add(workspace("phi"))
+        api.add_service("phi", "default", model_server.base_url)
+        yield api
+
+
+def test_saved_restored_after_restart_and_free_of_secrets(
+    lab: JupyterServer, browser_context: Any, model_server: FakeOpenAI, cluster: FakeKubeAPI
+) -> None:
+    model_server.reset()
+    kubeconfig = cluster.write_kubeconfig("token")
+    path = lab.write_notebook("persist.ipynb", [
+        f"from kaito_widget import ChatWidget\nw = ChatWidget(workspace='phi', kubeconfig={str(kubeconfig)!r})\nw",
+    ])
+    page = browser_context.new_page()
+    try:
+        open_in_lab(page, lab, path.name)
+        run_all_cells(page)
+        root = page.locator(".kaito-chat")
+        expect(root.locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+        send(root, "my name is Ada", 1)
+        nb = save_and_read(page, path)
+        cell_id = nb["cells"][0]["id"]
+        transcript = chats_of(nb)[cell_id]
+        assert [m["content"] for m in transcript["messages"]] == ["my name is Ada", "You said: my name is Ada"]
+        assert transcript["workspace"] == "phi" and transcript["version"] == 1
+
+        # A save while a reply streams loses nothing of the earlier turns.
+        model_server.script(Reply(tokens=[f"w{i} " for i in range(80)], delay=0.05))
+        root.get_by_label("Message", exact=True).fill("tell me more")
+        root.get_by_label("Message", exact=True).press("Enter")
+        expect(root.locator('[aria-busy="true"]')).to_contain_text("w3", timeout=15_000)
+        mid = chats_of(save_and_read(page, path))[cell_id]
+        assert [m["content"] for m in mid["messages"]][:2] == ["my name is Ada", "You said: my name is Ada"]
+        expect(root.locator('[data-role="assistant"] .kaito-stats')).to_have_count(2, timeout=30_000)
+        nb = save_and_read(page, path)
+        assert len(chats_of(nb)[cell_id]["messages"]) == 4
+
+        text = path.read_text()  # nothing from the cluster's credentials or addresses, anywhere in the file
+        for secret in [cluster.url, cluster.url.split("//")[1], *cluster.tokens, "BEGIN CERTIFICATE",
+                       model_server.base_url.split("/")[2]]:
+            assert secret not in text
+
+        # Restart the kernel and run the cell again: the transcript comes back and is the next reply's context.
+        page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart(); }")
+        wait_kernel_idle(page)
+        run_all_cells(page)
+        expect(root.locator(".kaito-restored")).to_have_count(4, timeout=60_000)
+        expect(root.locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+        send(root, "what is my name?", 3)
+        history = model_server.chat_requests[-1]["messages"]
+        assert history[0] == {"role": "user", "content": "my name is Ada"} and len(history) == 5
+    finally:
+        page.close()
+        lab.shutdown_kernels()
+
+
+def test_two_chats_in_one_notebook_keep_separate_transcripts(
+    lab: JupyterServer, browser_context: Any, model_server: FakeOpenAI
+) -> None:
+    model_server.reset()
+    cell = f"from kaito_widget import ChatWidget\nChatWidget(base_url={model_server.base_url!r})"
+    path = lab.write_notebook("two.ipynb", [cell, cell])
+    page = browser_context.new_page()
+    try:
+        open_in_lab(page, lab, path.name)
+        run_all_cells(page)
+        views = page.locator(".kaito-chat")
+        expect(views).to_have_count(2, timeout=60_000)
+        for i, text in enumerate(["first chat", "second chat"]):
+            expect(views.nth(i).locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+            send(views.nth(i), text, 1)
+        nb = save_and_read(page, path)
+        chats = chats_of(nb)
+        assert set(chats) == {nb["cells"][0]["id"], nb["cells"][1]["id"]}
+        assert chats[nb["cells"][0]["id"]]["messages"][0]["content"] == "first chat"
+        assert chats[nb["cells"][1]["id"]]["messages"][0]["content"] == "second chat"
+    finally:
+        page.close()
+        lab.shutdown_kernels()
+
+
+def test_notebook7_keeps_the_transcript_too(lab: JupyterServer, browser_context: Any, model_server: FakeOpenAI) -> None:
+    model_server.reset()
+    path = lab.write_notebook("nb7-persist.ipynb", [
+        f"from kaito_widget import ChatWidget\nChatWidget(base_url={model_server.base_url!r})"])
+    page = browser_context.new_page()
+    try:
+        open_in_lab(page, lab, path.name, ui="notebook")
+        run_all_cells(page)
+        root = page.locator(".kaito-chat")
+        expect(root.locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+        send(root, "hello from Notebook 7", 1)
+        nb = save_and_read(page, path)
+        assert chats_of(nb)[nb["cells"][0]["id"]]["messages"][0]["content"] == "hello from Notebook 7"
+    finally:
+        page.close()
+        lab.shutdown_kernels()

@@ -98,7 +98,7 @@ def _message(entry: Any, i: int) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"{where} dropped: its content is not text"
     problem = None
     if len(content) > MAX_MESSAGE_CHARS:
-        problem = f"{where} was cut to {MAX_MESSAGE_CHARS} of its {len(content)} characters"
+        problem = f"{where} was cut to its first {MAX_MESSAGE_CHARS} characters (too long to restore)"
         content = content[:MAX_MESSAGE_CHARS] + "\n\n…(cut: too long to restore)"
     message: dict[str, Any] = {"role": role, "content": content, "restored": True}
     created = entry.get("created")

@@ -89,6 +89,24 @@ function messageKey(m: ChatMessage): string {
   return JSON.stringify([m.role, m.content, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored]);
 }
 
+// The same bounds kaito_widget/transcript.py enforces; applied here too so a hostile notebook cannot make the
+// restore message exceed the Jupyter server's websocket limit (10 MiB), which would drop it whole.
+const MAX_MESSAGES = 2000;
+const MAX_MESSAGE_CHARS = 200_000;
+
+function capTranscript(transcript: unknown): unknown {
+  if (typeof transcript !== "object" || transcript === null || !Array.isArray((transcript as any).messages)) {
+    return transcript;
+  }
+  const messages = ((transcript as any).messages as unknown[]).slice(-MAX_MESSAGES).map((m) => {
+    const content = (m as any)?.content;
+    return typeof content === "string" && content.length > MAX_MESSAGE_CHARS
+      ? { ...(m as object), content: content.slice(0, MAX_MESSAGE_CHARS) + "\n\n…(cut: too long to restore)" }
+      : m;
+  });
+  return { ...(transcript as object), messages };
+}
+
 /**
  * Run ``fn`` once ``el`` is in the document: anywidget renders into an element the output area attaches later,
  * and events from a detached element never reach the notebook's extension.
@@ -213,7 +231,7 @@ export class ChatView {
   private restoreFromNotebook(): void {
     const transcript = loadTranscript(this.host, this.model.get("chat_id"));
     if (transcript === null) this.unsaved();
-    this.model.send({ type: "restore", transcript: transcript ?? null });
+    this.model.send({ type: "restore", transcript: capTranscript(transcript ?? null) });
   }
 
   private persist(chatId: string, transcript: unknown): void {

@@ -145,3 +145,45 @@ def test_notebook7_keeps_the_transcript_too(lab: JupyterServer, browser_context:
     finally:
         page.close()
         lab.shutdown_kernels()
+
+
+def test_hostile_metadata_is_restored_safely(lab: JupyterServer, browser_context: Any, model_server: FakeOpenAI) -> None:
+    """A shared notebook whose metadata carries XSS payloads, a 10 MB message and wrong types."""
+    import nbformat
+
+    model_server.reset()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell(
+        f"from kaito_widget import ChatWidget\nw = ChatWidget(base_url={model_server.base_url!r})\nw")
+    nb.cells = [cell]
+    nb.metadata["kaito_widget"] = {"chats": {cell.id: {"version": 1, "messages": [
+        {"role": "user", "content": '<img src=x onerror="window.__pwned=1"> hello'},
+        {"role": "assistant", "content": "[click](javascript:window.__pwned=1) <script>window.__pwned=1</script> ok"},
+        {"role": "assistant", "content": "B" * (10 * 1024 * 1024)},
+        {"role": 7, "content": "wrong type"},
+        {"role": "user", "content": {"nested": "object"}},
+    ]}}}
+    path = lab.root / "hostile.ipynb"
+    nbformat.write(nb, path)
+    page = browser_context.new_page()
+    try:
+        open_in_lab(page, lab, path.name)
+        run_all_cells(page)
+        root = page.locator(".kaito-chat")
+        expect(root.locator(".kaito-restored")).to_have_count(3, timeout=60_000)
+        expect(root.locator('[data-role="user"] .kaito-content').first).to_contain_text('<img src=x onerror=')
+        alerts = root.locator('[data-role="system"][role="alert"]')
+        expect(alerts.filter(has_text="was cut to its first 200000 characters")).to_have_count(1)
+        expect(alerts.filter(has_text="dropped: unknown role")).to_have_count(1)
+        expect(alerts.filter(has_text="dropped: its content is not text")).to_have_count(1)
+        root.get_by_text("click").first.click()
+        page.wait_for_timeout(300)
+        assert page.evaluate("() => window.__pwned") is None
+        assert root.locator("img, script, iframe").count() == 0
+        send(root, "and now?", 1)
+        assert model_server.chat_requests[-1]["messages"][0]["content"].endswith("hello")
+        assert len(json.dumps(model_server.chat_requests[-1])) < 1_000_000  # the 10 MB message was cut
+    finally:
+        page.close()
+        lab.shutdown_kernels()

@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +31,8 @@ from urllib.parse import parse_qs, urlsplit
 import jsonschema
 import trustme
 import yaml
+
+from tests.support.fake_openai import QuietHTTPServer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kaito"
 CRD_FILES = {
@@ -164,7 +166,7 @@ class FakeKubeAPI:
         self.requests: list[tuple[str, str, str]] = []  # (method, path, user)
         self.proxied: list[str] = []  # upstream paths reached through services/proxy
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: QuietHTTPServer | None = None
 
     # -- objects ---------------------------------------------------------------------------------------------------
     def add(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -287,8 +289,7 @@ class FakeKubeAPI:
         class Handler(_Handler):
             api = fake
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = QuietHTTPServer(("127.0.0.1", 0), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
         self.ca.configure_trust(ctx)
@@ -302,11 +303,6 @@ class FakeKubeAPI:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-
-
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that drop a TLS connection (pool clean-up, Stop) are not test failures
 
 
 _PATHS = [

@@ -19,6 +19,16 @@ from typing import Any
 _TOKEN_RE = re.compile(r"\s*\S+|\s+")
 
 
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that does not print tracebacks when a client drops its connection (Stop,
+    connection-pool clean-up): for a test double that is normal traffic, not a failure."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 def split_tokens(text: str) -> list[str]:
     """Split text into word-sized chunks the way a tokenizer roughly would (leading spaces kept)."""
     return _TOKEN_RE.findall(text)
@@ -68,7 +78,7 @@ class FakeOpenAI:
         self.completed = 0  # streams the server sent to the end
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: QuietHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- control -------------------------------------------------------------------------------------------
@@ -108,8 +118,7 @@ class FakeOpenAI:
         class Handler(_Handler):
             server_fake = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = QuietHTTPServer(("127.0.0.1", self.port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-openai", daemon=True)
         self._thread.start()
         return self

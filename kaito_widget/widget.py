@@ -94,6 +94,8 @@ class ChatWidget(anywidget.AnyWidget):
                 "Give exactly one of workspace= (a Kaito workspace on your cluster) or base_url= (an OpenAI-compatible "
                 "server, e.g. base_url='http://127.0.0.1:8000/v1')."
             )
+        if history not in ("restore", "fresh"):
+            raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
         resolver = None
         if workspace is not None:
             resolver = workspace_resolver(workspace, namespace=namespace, context=context, kubeconfig=kubeconfig)
@@ -103,8 +105,6 @@ class ChatWidget(anywidget.AnyWidget):
             top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt,
         )
         self.workspace, self.namespace = workspace, namespace
-        if history not in ("restore", "fresh"):
-            raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
         self.history = history
         self._told_unsaved = False
         self._lock = threading.RLock()  # trait updates come from worker threads and the kernel's threads
@@ -120,7 +120,7 @@ class ChatWidget(anywidget.AnyWidget):
     # -- Python API (delegates to the controller) ----------------------------------------------------------------
     def send(self, text: str) -> None:  # type: ignore[override]  # anywidget's send(content) is for custom messages
         """Send a message (or a slash command); returns at once while the reply streams."""
-        if isinstance(text, dict):  # ipywidgets' own custom-message API, used by _send_delta and notices
+        if isinstance(text, dict):  # ipywidgets' custom-message API (a dict to the views) keeps working
             super().send(text)
             return
         if is_command(text):

@@ -145,3 +145,26 @@ def _params(raw: Any) -> dict[str, Any]:
 
 def _str_or_none(value: Any) -> str | None:
     return value[:10_000] if isinstance(value, str) else None
+
+
+READER_TEXT_LIMIT = 100_000
+
+
+def reader_text(messages: list[dict[str, Any]], *, model: str | None, workspace: str | None = None) -> str:
+    """The transcript as plain text, for readers without a kernel (nbconvert, notebook viewers): plain text is
+    never interpreted as HTML, so nothing in it can run."""
+    where = f" (workspace {workspace})" if workspace else ""
+    lines = [f"kaito-widget chat with {model or 'a model'}{where}: {len(messages)} messages.",
+             "The live chat needs a running kernel; this is the saved transcript.", ""]
+    names = {"user": "You", "assistant": "Assistant", "system": "System"}
+    for m in messages:
+        lines += [f"── {names.get(m.get('role', ''), m.get('role', ''))} ──", str(m.get("content", ""))]
+        if m.get("stopped"):
+            lines.append("[stopped]")
+        if m.get("error"):
+            lines.append(f"[error: {m['error']}]")
+        lines.append("")
+    text = "\n".join(lines)
+    if len(text) > READER_TEXT_LIMIT:  # the full transcript is in the notebook's metadata anyway
+        text = "…(earlier turns omitted)\n" + text[-READER_TEXT_LIMIT:]
+    return text

@@ -107,6 +107,7 @@ class ChatWidget(anywidget.AnyWidget):
         self.workspace, self.namespace = workspace, namespace
         self.history = history
         self._told_unsaved = False
+        self._display_id: str | None = None  # set when displayed; the reader text of that output is refreshed
         self._lock = threading.RLock()  # trait updates come from worker threads and the kernel's threads
         self._coalescer = DeltaCoalescer(self._send_delta)
         super().__init__(
@@ -202,6 +203,30 @@ class ChatWidget(anywidget.AnyWidget):
         for problem in loaded.problems:
             self._notice(f"While restoring the saved transcript: {problem}.", "error")
 
+    # -- the output: the live chat, and the transcript as text for readers without a kernel ----------------------
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        from IPython.display import display
+
+        if self._display_id is None:
+            self._display_id = uuid.uuid4().hex
+        display(self._output_bundle(), raw=True, display_id=self._display_id)
+
+    def _output_bundle(self) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_()
+        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        c = self._controller
+        data["text/plain"] = T.reader_text(c.messages, model=c.model, workspace=self.workspace)
+        return data
+
+    def _refresh_display(self) -> None:
+        """Rewrite the output's plain-text transcript (nbconvert and viewers show it; the live view is redrawn
+        from the widget's state and keeps what the user was typing)."""
+        if self._display_id is None:
+            return
+        from IPython.display import update_display
+
+        update_display(self._output_bundle(), raw=True, display_id=self._display_id)
+
     def _transcript(self) -> dict[str, Any]:
         c = self._controller
         return T.build(c.messages, model=c.model, params=c.params, workspace=self.workspace,
@@ -246,6 +271,7 @@ class ChatWidget(anywidget.AnyWidget):
                     self.can_undo_clear = self._controller.can_undo_clear
                 if event.streaming_index == -1:  # a finished turn, a clear, a restore: keep it in the notebook
                     super().send({"type": "persist", "chat_id": self.chat_id, "transcript": self._transcript()})
+                    self._refresh_display()
             elif isinstance(event, StatusChanged):
                 with self.hold_sync():
                     self.status, self.status_message = event.status, event.message

@@ -18,6 +18,22 @@ import { copyText, flash, MarkdownStream, renderMarkdown } from "./renderer";
 /** Filled only when a benchmark sets globalThis.__KAITO_BENCH__ = []: one entry per delta message rendered. */
 type BenchEntry = { chars: number; ms: number; t: number };
 
+/**
+ * What the user had going in a view, kept per chat: Python refreshes the output's plain-text transcript
+ * after each turn, and JupyterLab redraws the view then; the new view picks up the draft, caret, focus, scroll
+ * position and full screen where the old one left them.
+ */
+interface ViewMemory {
+  draft: string;
+  selection: [number, number];
+  focused: boolean;
+  scrollTop: number;
+  stickToBottom: boolean;
+  fullScreen: boolean;
+}
+// Keyed by chat id: anywidget hands each view its own model wrapper, so the object is not a stable key.
+const memories = new Map<string, ViewMemory>();
+
 function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attrs: Record<string, string> = {},
@@ -222,6 +238,7 @@ export class ChatView {
     this.renderMessages();
     this.renderControls();
     this.renderUndo();
+    this.recall();
     if (this.model.get("streaming_index") >= 0) this.requestSync(); // opened mid-reply: catch up
     if (this.model.get("restore_pending")) whenConnected(host, () => this.restoreFromNotebook());
   }
@@ -246,8 +263,21 @@ export class ChatView {
 
   // -- wiring ----------------------------------------------------------------------------------------------------
   private listen(event: string, cb: (...args: any[]) => void): void {
-    this.model.on(event, cb);
-    this.disposers.push(() => this.model.off(event, cb));
+    const guarded = (...args: any[]) => {
+      if (this.replaced()) this.dispose(); // a zombie: stop listening instead of rendering and saving
+      else cb(...args);
+    };
+    this.model.on(event, guarded);
+    this.disposers.push(() => this.model.off(event, guarded));
+  }
+
+  /**
+   * True once JupyterLab has redrawn this output without disposing this view: its widget renderer sets its own
+   * node's textContent, which cuts our host out of the output area for good. A cell that notebook windowing merely
+   * detached keeps our host inside its output area, so it is not mistaken for one.
+   */
+  private replaced(): boolean {
+    return !this.host.isConnected && this.host.closest(".jp-OutputArea") === null;
   }
 
   private wireEvents(): void {
@@ -300,7 +330,42 @@ export class ChatView {
     this.list.addEventListener("scroll", () => {
       const gap = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight;
       this.stickToBottom = gap < 40;
+      this.remember();
     });
+    for (const event of ["input", "focus", "blur", "select", "keyup"]) {
+      this.input.addEventListener(event, () => this.remember());
+    }
+  }
+
+  /** Keep the memory current: the next view may be drawn before this one is gone. */
+  private remember(): void {
+    memories.set(this.model.get("chat_id"), {
+      draft: this.input.value,
+      selection: [this.input.selectionStart ?? 0, this.input.selectionEnd ?? 0],
+      focused: document.activeElement === this.input,
+      scrollTop: this.list.scrollTop,
+      stickToBottom: this.stickToBottom,
+      fullScreen: this.root.classList.contains("kaito-fullscreen"),
+    });
+  }
+
+  /** Pick up where the previous view of this chat left off (see ViewMemory). */
+  private recall(): void {
+    const memory = memories.get(this.model.get("chat_id"));
+    if (!memory) return;
+    this.input.value = memory.draft;
+    this.stickToBottom = memory.stickToBottom;
+    if (!memory.stickToBottom) this.list.scrollTop = memory.scrollTop;
+    if (memory.fullScreen) whenConnected(this.host, () => this.setFullScreen(true));
+    if (memory.focused) {
+      // A tick later, once the view this one replaces is gone; never steal focus the user gave something else.
+      whenConnected(this.host, () => setTimeout(() => {
+        const active = document.activeElement;
+        if (active && active !== document.body && active.isConnected) return;
+        this.input.focus();
+        this.input.setSelectionRange(...memory.selection);
+      }, 0));
+    }
   }
 
   dispose(): void {
@@ -320,6 +385,7 @@ export class ChatView {
     this.model.send({ type: "send", text });
     this.input.value = "";
     this.stickToBottom = true;
+    this.remember();
   }
 
   /**
@@ -338,6 +404,7 @@ export class ChatView {
     this.root.classList.toggle("kaito-fullscreen", on);
     this.fullBtn.setAttribute("aria-pressed", String(on));
     if (on) this.input.focus();
+    this.remember();
   }
 
   private requestSync(): void {

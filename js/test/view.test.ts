@@ -231,6 +231,49 @@ describe("ChatView", () => {
     expect(model.sent).toContainEqual({ type: "export" });
   });
 
+  it("a redrawn view keeps the draft, caret and focus of the one it replaces", async () => {
+    const ta = q<HTMLTextAreaElement>(root, 'textarea[aria-label="Message"]');
+    ta.value = "half-typed question";
+    ta.focus();
+    ta.setSelectionRange(4, 9);
+    ta.dispatchEvent(new Event("select"));
+    const again = new ChatView(model, document.body); // JupyterLab draws the new view before removing the old
+    view.dispose();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const ta2 = q<HTMLTextAreaElement>(again.root, 'textarea[aria-label="Message"]');
+    expect(ta2.value).toBe("half-typed question");
+    expect(document.activeElement).toBe(ta2);
+    expect([ta2.selectionStart, ta2.selectionEnd]).toEqual([4, 9]);
+    again.dispose();
+  });
+
+  it("a view whose output was redrawn without disposing it stops listening", () => {
+    // JupyterLab's layout: output area > widget renderer > view node > anywidget's element (our host).
+    const area = document.createElement("div");
+    area.className = "jp-OutputArea";
+    const renderer = document.createElement("div");
+    const viewNode = document.createElement("div");
+    const host = document.createElement("div");
+    area.append(renderer);
+    renderer.append(viewNode);
+    viewNode.append(host);
+    document.body.append(area);
+    const old = new ChatView(model, host);
+    area.remove(); // windowing detaches the whole cell: not a redraw, the view keeps working
+    model.update({ messages: [user("while detached")] });
+    expect(old.root.querySelectorAll('[data-role="user"]').length).toBe(1);
+    document.body.append(area);
+    renderer.textContent = "Loading widget..."; // what the renderer does on a redraw: the old view is cut out
+    const freshHost = document.createElement("div");
+    renderer.replaceChildren(freshHost);
+    const fresh = new ChatView(model, freshHost);
+    model.update({ messages: [user("while detached"), reply("after the redraw")] });
+    expect(old.root.querySelectorAll('[data-role="assistant"]').length).toBe(0); // the zombie stopped
+    expect(fresh.root.querySelectorAll('[data-role="assistant"]').length).toBe(1);
+    fresh.dispose();
+    area.remove();
+  });
+
   it("dispose removes the view and its listeners", () => {
     view.dispose();
     expect(document.body.querySelector(".kaito-chat")).toBeNull();

@@ -187,3 +187,40 @@ def test_hostile_metadata_is_restored_safely(lab: JupyterServer, browser_context
     finally:
         page.close()
         lab.shutdown_kernels()
+
+
+def test_readers_without_a_kernel_get_the_transcript_and_a_draft_survives(
+    lab: JupyterServer, browser_context: Any, model_server: FakeOpenAI
+) -> None:
+    import subprocess
+    import sys
+
+    model_server.reset()
+    path = lab.write_notebook("reader.ipynb", [
+        f"from kaito_widget import ChatWidget\nChatWidget(base_url={model_server.base_url!r})"])
+    page = browser_context.new_page()
+    try:
+        open_in_lab(page, lab, path.name)
+        run_all_cells(page)
+        root = page.locator(".kaito-chat")
+        expect(root.locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+        model_server.script(Reply(tokens=["<script>window.__pwned=1</script> "] + [f"w{i} " for i in range(30)],
+                                  delay=0.05))
+        box = root.get_by_label("Message", exact=True)
+        box.fill("first")
+        box.press("Enter")
+        expect(root.locator('[aria-busy="true"]')).to_contain_text("w2", timeout=15_000)
+        box.fill("my next question, half typed")  # typed while the reply still streams
+        expect(root.locator('[data-role="assistant"] .kaito-stats')).to_have_count(1, timeout=30_000)
+        page.wait_for_timeout(1000)  # the output is refreshed (and the view redrawn) after the turn
+        expect(root.get_by_label("Message", exact=True)).to_have_value("my next question, half typed")
+        nb = save_and_read(page, path)
+        text = "".join(nb["cells"][0]["outputs"][0]["data"]["text/plain"])
+        assert "── You ──\nfirst" in text and "w29" in text
+        html = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--stdout", str(path)],
+                              capture_output=True, text=True, check=True).stdout
+        assert "── You ──" in html and "w29" in html  # a reader of the HTML export sees the conversation
+        assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html and "<script>window.__pwned" not in html
+    finally:
+        page.close()
+        lab.shutdown_kernels()

@@ -172,3 +172,20 @@ def test_a_frontend_without_the_extension_is_told_once(fake: FakeOpenAI) -> None
         rec.browser(w, {"type": "persist_unavailable"})
     notices = [n for n in rec.of("notice") if "cannot keep the transcript" in n["text"]]
     assert len(notices) == 1 and "Export" in notices[0]["text"]
+
+
+def test_reader_text_is_plain_and_complete(fake: FakeOpenAI) -> None:
+    from kaito_widget.transcript import reader_text
+
+    text = reader_text([{"role": "user", "content": "<b>hi</b>"},
+                        {"role": "assistant", "content": "part", "stopped": True, "error": "HTTP 500: boom"}],
+                       model="phi", workspace="ws")
+    assert text.startswith("kaito-widget chat with phi (workspace ws): 2 messages.")
+    assert "── You ──\n<b>hi</b>" in text and "[stopped]" in text and "[error: HTTP 500: boom]" in text
+    long = reader_text([{"role": "user", "content": "x" * 300_000}], model="m")
+    assert len(long) < 110_000 and long.startswith("…(earlier turns omitted)")
+    w = ChatWidget(base_url=fake.base_url)
+    w.ask("hello", timeout=10)
+    bundle = w._output_bundle()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "── Assistant ──\nYou said: hello" in bundle["text/plain"]

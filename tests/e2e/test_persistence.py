@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.fake_kube import FakeKubeAPI, workspace
+from tests.support.fake_kube import FakeKubeAPI, cluster_with_workspace
 from tests.support.fake_openai import FakeOpenAI, Reply
 from tests.support.jupyter import JupyterServer, open_in_lab, run_all_cells, wait_kernel_idle
 
@@ -47,10 +47,17 @@ def chats_of(nb: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def cluster(model_server: FakeOpenAI) -> Iterator[FakeKubeAPI]:
-    with FakeKubeAPI() as api:
-        api.add(workspace("phi"))
-        api.add_service("phi", "default", model_server.base_url)
+    with cluster_with_workspace(model_server.base_url) as api:
         yield api
+
+
+def open_ready(page: Any, lab: JupyterServer, name: str, ui: str = "lab") -> Any:
+    """Open the notebook, run it, and return its first chat once connected."""
+    open_in_lab(page, lab, name, ui=ui)
+    run_all_cells(page)
+    root = page.locator(".kaito-chat")
+    expect(root.first.locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+    return root
 
 
 def test_saved_restored_after_restart_and_free_of_secrets(
@@ -63,10 +70,7 @@ def test_saved_restored_after_restart_and_free_of_secrets(
     ])
     page = browser_context.new_page()
     try:
-        open_in_lab(page, lab, path.name)
-        run_all_cells(page)
-        root = page.locator(".kaito-chat")
-        expect(root.locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+        root = open_ready(page, lab, path.name)
         send(root, "my name is Ada", 1)
         nb = save_and_read(page, path)
         cell_id = nb["cells"][0]["id"]
@@ -135,10 +139,7 @@ def test_notebook7_keeps_the_transcript_too(lab: JupyterServer, browser_context:
         f"from kaito_widget import ChatWidget\nChatWidget(base_url={model_server.base_url!r})"])
     page = browser_context.new_page()
     try:
-        open_in_lab(page, lab, path.name, ui="notebook")
-        run_all_cells(page)
-        root = page.locator(".kaito-chat")
-        expect(root.locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+        root = open_ready(page, lab, path.name, ui="notebook")
         send(root, "hello from Notebook 7", 1)
         nb = save_and_read(page, path)
         assert chats_of(nb)[nb["cells"][0]["id"]]["messages"][0]["content"] == "hello from Notebook 7"
@@ -200,10 +201,7 @@ def test_readers_without_a_kernel_get_the_transcript_and_a_draft_survives(
         f"from kaito_widget import ChatWidget\nChatWidget(base_url={model_server.base_url!r})"])
     page = browser_context.new_page()
     try:
-        open_in_lab(page, lab, path.name)
-        run_all_cells(page)
-        root = page.locator(".kaito-chat")
-        expect(root.locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+        root = open_ready(page, lab, path.name)
         model_server.script(Reply(tokens=["<script>window.__pwned=1</script> "] + [f"w{i} " for i in range(30)],
                                   delay=0.05))
         box = root.get_by_label("Message", exact=True)

@@ -138,6 +138,14 @@ def service(name: str, namespace: str, port: int, lb_ingress: dict[str, str] | N
     return svc
 
 
+def cluster_with_workspace(model_url: str, name: str = "phi", namespace: str = "default") -> "FakeKubeAPI":
+    """An emulated cluster (not yet started) with one ready Workspace whose Service leads to ``model_url``."""
+    api = FakeKubeAPI()
+    api.add(workspace(name, namespace=namespace))
+    api.add_service(name, namespace, model_url)
+    return api
+
+
 def status_object(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
             "reason": reason, "details": details or {}, "code": code}

@@ -24,6 +24,7 @@ from tests.support.fake_kube import (
     CREATED_BY_LABEL,
     FIXTURES,
     FakeKubeAPI,
+    cluster_with_workspace,
     condition,
     inference_set,
     validate,
@@ -42,9 +43,7 @@ def model() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def kube(model: FakeOpenAI) -> Iterator[FakeKubeAPI]:
-    with FakeKubeAPI() as api:
-        api.add(workspace("phi"))
-        api.add_service("phi", "default", model.base_url)
+    with cluster_with_workspace(model.base_url) as api:
         yield api
 
 

@@ -11,7 +11,13 @@ const common = { bundle: true, target: "es2020", minify: true, legalComments: "n
 
 await esbuild.build({ ...common, entryPoints: { widget: "src/index.ts" }, outdir: "../kaito_widget/static", format: "esm" });
 
-const lab = await esbuild.build({ ...common, entryPoints: ["src/lab/plugin.ts"], format: "iife", write: false });
+const lab = await esbuild.build({
+  ...common,
+  entryPoints: ["src/lab/plugin.ts"],
+  format: "iife",
+  loader: { ".css": "text" }, // the saved-transcript view injects the chat's stylesheet itself
+  write: false,
+});
 const code = lab.outputFiles[0].text;
 const hash = createHash("sha256").update(code).digest("hex").slice(0, 20); // a new name when the code changes
 const out = "../kaito_widget/labextension";

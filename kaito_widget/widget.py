@@ -31,6 +31,8 @@ from .controller import (
 )
 
 STATIC = Path(__file__).parent / "static"
+# The output mime type naming the chat an output shows; js/src/lab/bridge.ts reads it.
+CHAT_MIME = "application/vnd.kaito-widget.chat+json"
 
 
 # Shown instead of the chat when the package was installed without its built frontend (e.g. a bare source tree).
@@ -216,6 +218,8 @@ class ChatWidget(anywidget.AnyWidget):
         data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
         c = self._controller
         data["text/plain"] = T.reader_text(c.messages, model=c.model, workspace=self.workspace)
+        # Names the chat, so the JupyterLab extension can show its saved transcript once the widget is gone.
+        data[CHAT_MIME] = {"chat_id": self.chat_id}
         return data
 
     def _refresh_display(self) -> None:

@@ -8,12 +8,12 @@ import {
   PARAM_RANGES,
   type ChatMessage,
   type NumericParam,
-  type ReplyStats,
   type ServerMessage,
   type WidgetModel,
 } from "./protocol";
 import { loadTranscript, saveTranscript } from "./lab/bridge";
-import { copyText, flash, MarkdownStream, renderMarkdown } from "./renderer";
+import { button, decorateMessage, h, messageElement } from "./messages";
+import { MarkdownStream } from "./renderer";
 
 /** Filled only when a benchmark sets globalThis.__KAITO_BENCH__ = []: one entry per delta message rendered. */
 type BenchEntry = { chars: number; ms: number; t: number };
@@ -33,24 +33,6 @@ interface ViewMemory {
 }
 // Keyed by chat id: anywidget hands each view its own model wrapper, so the object is not a stable key.
 const memories = new Map<string, ViewMemory>();
-
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") el.className = v;
-    else el.setAttribute(k, v);
-  }
-  el.append(...children);
-  return el;
-}
-
-function button(label: string, text: string | Node, cls: string): HTMLButtonElement {
-  return h("button", { type: "button", class: `kaito-btn ${cls}`, "aria-label": label, title: label }, text);
-}
 
 // Icons are inline SVG paths (24×24 viewBox), so they render without any icon font or emoji font.
 const ICONS = {
@@ -84,16 +66,6 @@ const STATUS_TEXT: Record<string, string> = {
   error: "Error",
   closed: "Session ended",
 };
-
-export function formatStats(stats: ReplyStats | null | undefined): string {
-  if (!stats) return "";
-  const parts: string[] = [];
-  if (stats.ttft_ms != null) parts.push(`${(stats.ttft_ms / 1000).toFixed(2)} s to first token`);
-  if (stats.completion_tokens) parts.push(`${stats.completion_tokens} tokens`);
-  if (stats.tokens_per_s != null) parts.push(`${stats.tokens_per_s.toFixed(1)} tok/s`);
-  if (stats.finish_reason && stats.finish_reason !== "stop") parts.push(`finish: ${stats.finish_reason}`);
-  return parts.join(" · ");
-}
 
 /** One committed message on screen, and the fields it was rendered from (to skip unchanged re-renders). */
 interface RenderedMessage {
@@ -568,10 +540,10 @@ export class ChatView {
         el.removeAttribute("aria-busy");
         el.querySelector(".kaito-meta")?.remove();
         el.querySelector(".kaito-error")?.remove();
-        this.decorate(el, m);
+        decorateMessage(el, m);
         this.live = null;
       } else {
-        el = this.renderMessage(m);
+        el = messageElement(m);
         if (this.live && this.live.index === i) {
           this.live.el.replaceWith(el);
           this.live = null;
@@ -592,37 +564,6 @@ export class ChatView {
   private insertAfterLast(el: HTMLElement): void {
     if (this.live) this.list.insertBefore(el, this.live.el);
     else this.list.append(el);
-  }
-
-  private renderMessage(m: ChatMessage): HTMLElement {
-    const role = m.role === "user" || m.role === "assistant" ? m.role : "system";
-    const content = h("div", { class: "kaito-content" });
-    if (role === "assistant") {
-      content.classList.add("kaito-markdown");
-      renderMarkdown(content, m.content);
-    } else {
-      content.classList.add("kaito-plain");
-      content.textContent = m.content; // user text is never HTML
-    }
-    const el = h("div", { class: `kaito-message kaito-${role}`, "data-role": role }, content);
-    this.decorate(el, m);
-    return el;
-  }
-
-  /** Error, stopped marker, stats and the Copy button of a finished message. */
-  private decorate(el: HTMLElement, m: ChatMessage): void {
-    if (m.error) {
-      el.append(h("div", { class: "kaito-error", role: "alert" }, m.error));
-    }
-    const meta = h("div", { class: "kaito-meta" });
-    if (m.restored) meta.append(h("span", { class: "kaito-restored", title: "Restored from a saved transcript" }, "restored"));
-    if (m.stopped) meta.append(h("span", { class: "kaito-stopped" }, "stopped"));
-    const stats = formatStats(m.stats);
-    if (stats) meta.append(h("span", { class: "kaito-stats" }, stats));
-    const copy = button("Copy", "Copy", "kaito-copy");
-    copy.addEventListener("click", () => void copyText(m.content).then(() => flash(copy, "Copied")));
-    meta.append(copy);
-    el.append(meta);
   }
 
   // -- parameter controls ------------------------------------------------------------------------------------------

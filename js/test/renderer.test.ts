@@ -98,7 +98,7 @@ describe("incremental markdown", () => {
     expect(maxParsed).toBeLessThan(200); // one section's block at most, whatever the reply's length
     s.finish();
     expect(normalize(el)).toBe(oneShot(text));
-  });
+  }, 30_000); // 5,000 appends in jsdom take about 5 s on a 2-core machine; speed is the benchmark's job
 
   it("setText replaces everything (catch-up of a view opened mid-reply)", () => {
     const el = document.createElement("div");

@@ -222,3 +222,66 @@ def test_readers_without_a_kernel_get_the_transcript_and_a_draft_survives(
     finally:
         page.close()
         lab.shutdown_kernels()
+
+
+def test_reopened_notebook_shows_each_saved_transcript_and_an_untrusted_copy_its_text(
+    lab: JupyterServer, browser_context: Any, model_server: FakeOpenAI
+) -> None:
+    """Two chats made in one cell are saved under the cell's id and ``<id>-2``; reopened with the kernel gone,
+    each output shows its own saved transcript (not "model not found"); an untrusted copy shows the plain text."""
+    model_server.reset()
+    path = lab.write_notebook("reopen.ipynb", [
+        "from kaito_widget import ChatWidget\nfrom IPython.display import display\n"
+        f"a = ChatWidget(base_url={model_server.base_url!r})\nb = ChatWidget(base_url={model_server.base_url!r})\n"
+        "display(a, b)"])
+    page = browser_context.new_page()
+    try:
+        open_in_lab(page, lab, path.name)
+        run_all_cells(page)
+        views = page.locator(".kaito-chat")
+        expect(views).to_have_count(2, timeout=60_000)
+        model_server.script(Reply(tokens=["**bold** ", "<img src=x onerror=window.__pwned=1>", " done"]))
+        for i, text in enumerate(["first chat", "second chat"]):
+            expect(views.nth(i).locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+            send(views.nth(i), text, 1)
+        nb = save_and_read(page, path)
+        cell_id = nb["cells"][0]["id"]
+        chats = chats_of(nb)
+        assert set(chats) == {cell_id, f"{cell_id}-2"}
+        assert chats[f"{cell_id}-2"]["messages"][0]["content"] == "second chat"
+    finally:
+        page.close()
+        lab.shutdown_kernels()
+
+    page = browser_context.new_page()  # the next day: the notebook opens, nothing has run
+    try:
+        open_in_lab(page, lab, path.name)
+        saved = page.locator(".kaito-saved")
+        expect(saved).to_have_count(2, timeout=60_000)
+        for i, text in enumerate(["first chat", "second chat"]):
+            expect(saved.nth(i).locator('[data-role="user"] .kaito-content')).to_have_text(text)
+        expect(saved.first.locator('[data-role="assistant"] strong')).to_have_text("bold")
+        expect(saved.first).to_contain_text("Run the cell to continue")
+        expect(page.get_by_text("model not found")).to_have_count(0)
+        assert page.locator(".kaito-saved img").count() == 0
+        assert page.evaluate("() => window.__pwned") is None
+    finally:
+        page.close()
+        lab.shutdown_kernels()
+
+    copy = json.loads(path.read_text())
+    copy["cells"].append({"cell_type": "markdown", "id": "added", "metadata": {}, "source": "a colleague's copy"})
+    copy_path = path.with_name("reopen-copy.ipynb")  # changed after signing, so JupyterLab does not trust it
+    copy_path.write_text(json.dumps(copy))
+    page = browser_context.new_page()
+    try:
+        open_in_lab(page, lab, copy_path.name)
+        outputs = page.locator(".jp-OutputArea-output")
+        expect(outputs).to_have_count(2, timeout=60_000)
+        expect(outputs.first).to_contain_text("── You ──\nfirst chat")
+        expect(outputs.nth(1)).to_contain_text("second chat")
+        assert page.locator(".kaito-chat").count() == 0  # nothing of the widget's code ran
+        assert page.evaluate("() => window.__pwned") is None
+    finally:
+        page.close()
+        lab.shutdown_kernels()

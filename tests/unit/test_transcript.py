@@ -189,3 +189,5 @@ def test_reader_text_is_plain_and_complete(fake: FakeOpenAI) -> None:
     bundle = w._output_bundle()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert "── Assistant ──\nYou said: hello" in bundle["text/plain"]
+    # names the chat, so JupyterLab can show the transcript saved for it once the widget is gone
+    assert bundle["application/vnd.kaito-widget.chat+json"] == {"chat_id": w.chat_id}

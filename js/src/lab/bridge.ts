@@ -9,6 +9,8 @@
 export const SAVE_EVENT = "kaito-widget:save-transcript";
 export const LOAD_EVENT = "kaito-widget:load-transcript";
 export const METADATA_KEY = "kaito_widget";
+/** The output mime type naming the chat an output shows ({"chat_id": ...}); see plugin.ts. */
+export const CHAT_MIME = "application/vnd.kaito-widget.chat+json";
 
 export interface SaveDetail {
   chatId: string;

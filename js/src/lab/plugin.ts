@@ -1,11 +1,17 @@
 /**
- * kaito-widget's JupyterLab / Notebook 7 extension: keeps chat transcripts in the notebook's metadata.
+ * kaito-widget's JupyterLab / Notebook 7 extension: keeps chat transcripts in the notebook's metadata, and shows
+ * the saved transcript where a chat's widget is gone (notebook reopened, kernel restarted, cell not run again).
  *
  * It is shipped prebuilt as a module-federation container (window._JUPYTERLAB[name] with init/get), the format
  * JupyterLab's loader expects. It imports nothing from @jupyterlab: the application object passed to activate()
  * gives all it needs (the main-area widgets and their document models), so no shared package has to match.
  */
-import { LOAD_EVENT, METADATA_KEY, SAVE_EVENT, type LoadDetail, type SaveDetail } from "./bridge";
+import { CHAT_MIME, LOAD_EVENT, METADATA_KEY, SAVE_EVENT, type LoadDetail, type SaveDetail } from "./bridge";
+import { savedTranscriptView } from "./saved";
+
+const WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json";
+// ipywidgets' renderer writes this when the output's widget model does not exist (any more).
+const MODEL_NOT_FOUND = /model not found/i;
 
 interface NotebookModelLike {
   getMetadata(key: string): unknown;
@@ -17,8 +23,30 @@ interface PanelLike {
   context?: { model?: NotebookModelLike };
 }
 
+interface MimeModelLike {
+  data: Record<string, unknown>;
+}
+
+interface RendererLike {
+  node: HTMLElement;
+  renderModel(model: MimeModelLike): Promise<void>;
+}
+
+interface RenderMimeLike {
+  mimeTypes: readonly string[];
+  addFactory(factory: unknown, rank?: number): void;
+  createRenderer(mimeType: string): RendererLike;
+}
+
+interface NotebookPanelLike extends PanelLike {
+  content?: { rendermime?: RenderMimeLike };
+}
+
 interface AppLike {
   shell: { widgets(area?: string): Iterable<PanelLike> };
+  docRegistry?: {
+    addWidgetExtension(widgetName: string, extension: { createNew(panel: NotebookPanelLike): void }): unknown;
+  };
 }
 
 type Chats = Record<string, unknown>;
@@ -42,7 +70,47 @@ function chatsOf(model: NotebookModelLike): Chats {
   return isRecord(meta) && isRecord(meta.chats) ? meta.chats : {};
 }
 
+function plainText(value: unknown): string {
+  return Array.isArray(value) ? value.join("") : typeof value === "string" ? value : "";
+}
+
+/**
+ * A renderer for kaito-widget chat outputs, preferred over the widget view they also carry: it *is* ipywidgets'
+ * own renderer (so a live chat renders, and ipywidgets keeps managing it), taught one thing: when the widget model
+ * is missing, show the transcript the notebook saved for this chat instead of "model not found".
+ */
+function chatRendererFactory(rendermime: RenderMimeLike, notebook: NotebookModelLike | undefined) {
+  return {
+    safe: false, // trusted outputs only: it hands the output to the widget renderer; untrusted ones get text/plain
+    mimeTypes: [CHAT_MIME],
+    createRenderer: (): RendererLike => {
+      const hasWidgets = rendermime.mimeTypes.includes(WIDGET_VIEW_MIME);
+      const renderer = rendermime.createRenderer(hasWidgets ? WIDGET_VIEW_MIME : "text/plain");
+      const render = renderer.renderModel.bind(renderer);
+      // An own property, so ipywidgets' re-render after its manager restores comes through here too.
+      renderer.renderModel = async (model: MimeModelLike) => {
+        if (hasWidgets) {
+          await render(model);
+          if (!MODEL_NOT_FOUND.test(renderer.node.textContent ?? "")) return;
+        }
+        const chat = model.data[CHAT_MIME] as { chat_id?: unknown } | undefined;
+        const chatId = typeof chat?.chat_id === "string" ? chat.chat_id : "";
+        const saved = notebook && chatId ? chatsOf(notebook)[chatId] : undefined;
+        renderer.node.replaceChildren(savedTranscriptView(saved, plainText(model.data["text/plain"])));
+      };
+      return renderer;
+    },
+  };
+}
+
 function activate(app: AppLike): void {
+  app.docRegistry?.addWidgetExtension("Notebook", {
+    createNew(panel: NotebookPanelLike) {
+      const rendermime = panel.content?.rendermime;
+      // Ahead of ipywidgets' widget view (rank -10): chat outputs carry both.
+      if (rendermime) rendermime.addFactory(chatRendererFactory(rendermime, panel.context?.model), -20);
+    },
+  });
   document.addEventListener(SAVE_EVENT, (event) => {
     const detail = (event as CustomEvent<SaveDetail>).detail;
     const model = notebookOf(app, event.target);

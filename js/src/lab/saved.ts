@@ -1,0 +1,100 @@
+/**
+ * The saved transcript, shown in place of a chat whose widget is gone: the notebook was reopened, or its kernel
+ * restarted, and the cell has not run again. JupyterLab would say "model not found"; a reader sees the
+ * conversation instead, read-only, rendered through the same sanitizing renderer as live replies.
+ *
+ * The transcript comes from the notebook's metadata, which anyone may have edited: it is untrusted. Only
+ * well-formed messages are shown, each cut to the same bounds the kernel enforces (kaito_widget/transcript.py).
+ */
+import { h, messageElement } from "../messages";
+import type { ChatMessage, ReplyStats } from "../protocol";
+import styles from "../styles.css";
+
+const MAX_MESSAGES = 2000;
+const MAX_MESSAGE_CHARS = 200_000;
+const STYLE_ID = "kaito-widget-saved-styles";
+
+function text(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
+}
+
+function number(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+function stats(value: unknown): ReplyStats | null {
+  if (typeof value !== "object" || value === null) return null;
+  const s = value as Record<string, unknown>;
+  return {
+    ttft_ms: number(s.ttft_ms),
+    completion_tokens: number(s.completion_tokens) ?? 0,
+    tokens_per_s: number(s.tokens_per_s),
+    finish_reason: text(s.finish_reason),
+  };
+}
+
+/** The well-formed messages of an untrusted transcript, and how many entries were not. */
+export function savedMessages(transcript: unknown): { messages: ChatMessage[]; dropped: number } {
+  const entries = (transcript as { messages?: unknown } | null)?.messages;
+  if (!Array.isArray(entries)) return { messages: [], dropped: 0 };
+  const messages: ChatMessage[] = [];
+  let dropped = Math.max(0, entries.length - MAX_MESSAGES);
+  for (const entry of entries.slice(-MAX_MESSAGES)) {
+    const m = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+    const role = m.role;
+    const content = text(m.content);
+    if ((role !== "user" && role !== "assistant" && role !== "system") || content === null) {
+      dropped++;
+      continue;
+    }
+    messages.push({
+      role,
+      content: content.length > MAX_MESSAGE_CHARS ? content.slice(0, MAX_MESSAGE_CHARS) + "\n\n…(cut: too long)" : content,
+      error: text(m.error),
+      stopped: m.stopped === true,
+      stats: stats(m.stats),
+    });
+  }
+  return { messages, dropped };
+}
+
+function ensureStyles(): void {
+  if (document.getElementById(STYLE_ID)) return;
+  document.head.append(h("style", { id: STYLE_ID }, styles));
+}
+
+/**
+ * A read-only chat showing ``transcript`` (from the notebook's metadata), or, when the notebook holds none for
+ * this chat, the plain-text transcript the output carries.
+ */
+export function savedTranscriptView(transcript: unknown, plainText: string): HTMLElement {
+  ensureStyles();
+  const { messages, dropped } = savedMessages(transcript);
+  const meta = (typeof transcript === "object" && transcript !== null ? transcript : {}) as Record<string, unknown>;
+  const model = text(meta.model);
+  const workspace = text(meta.workspace);
+  const header = h(
+    "div",
+    { class: "kaito-header" },
+    h("span", { class: "kaito-brand" }, "Kaito"),
+    h("span", { class: "kaito-model", title: "Model" }, model ?? ""),
+    h("span", { class: "kaito-endpoint" }, workspace ? `workspace ${workspace}` : ""),
+    h("span", { class: "kaito-spacer" }),
+    h("span", { class: "kaito-status", "data-status": "closed" }, "Saved transcript"),
+  );
+  const note = h(
+    "div",
+    { class: "kaito-banner kaito-waiting", "data-role": "saved-note" },
+    "This is the transcript saved in the notebook. Run the cell to continue the conversation.",
+  );
+  const list = h("div", { class: "kaito-messages", role: "log", "aria-label": "Conversation" });
+  if (messages.length) list.append(...messages.map(messageElement));
+  else list.append(h("pre", { class: "kaito-content kaito-plain" }, plainText)); // text, never HTML
+  if (dropped) {
+    list.append(
+      h("div", { class: "kaito-message kaito-notice kaito-error", "data-role": "system" },
+        `${dropped} malformed ${dropped === 1 ? "entry was" : "entries were"} left out of this saved transcript.`),
+    );
+  }
+  return h("div", { class: "kaito-chat kaito-saved" }, header, note, list);
+}

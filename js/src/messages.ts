@@ -1,0 +1,66 @@
+/**
+ * How one chat message looks, shared by the live chat view and the saved-transcript view JupyterLab shows when
+ * the widget's kernel is gone. Assistant text is untrusted markdown (sanitized); user and system text is plain.
+ */
+import type { ChatMessage, ReplyStats } from "./protocol";
+import { copyText, flash, renderMarkdown } from "./renderer";
+
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") el.className = v;
+    else el.setAttribute(k, v);
+  }
+  el.append(...children);
+  return el;
+}
+
+export function button(label: string, text: string | Node, cls: string): HTMLButtonElement {
+  return h("button", { type: "button", class: `kaito-btn ${cls}`, "aria-label": label, title: label }, text);
+}
+
+export function formatStats(stats: ReplyStats | null | undefined): string {
+  if (!stats) return "";
+  const parts: string[] = [];
+  if (stats.ttft_ms != null) parts.push(`${(stats.ttft_ms / 1000).toFixed(2)} s to first token`);
+  if (stats.completion_tokens) parts.push(`${stats.completion_tokens} tokens`);
+  if (stats.tokens_per_s != null) parts.push(`${stats.tokens_per_s.toFixed(1)} tok/s`);
+  if (stats.finish_reason && stats.finish_reason !== "stop") parts.push(`finish: ${stats.finish_reason}`);
+  return parts.join(" · ");
+}
+
+/** A finished message: its content, then error, stopped marker, stats and Copy. */
+export function messageElement(m: ChatMessage): HTMLElement {
+  const role = m.role === "user" || m.role === "assistant" ? m.role : "system";
+  const content = h("div", { class: "kaito-content" });
+  if (role === "assistant") {
+    content.classList.add("kaito-markdown");
+    renderMarkdown(content, m.content);
+  } else {
+    content.classList.add("kaito-plain");
+    content.textContent = m.content; // user text is never HTML
+  }
+  const el = h("div", { class: `kaito-message kaito-${role}`, "data-role": role }, content);
+  decorateMessage(el, m);
+  return el;
+}
+
+/** Error, stopped marker, stats and the Copy button of a finished message. */
+export function decorateMessage(el: HTMLElement, m: ChatMessage): void {
+  if (m.error) {
+    el.append(h("div", { class: "kaito-error", role: "alert" }, m.error));
+  }
+  const meta = h("div", { class: "kaito-meta" });
+  if (m.restored) meta.append(h("span", { class: "kaito-restored", title: "Restored from a saved transcript" }, "restored"));
+  if (m.stopped) meta.append(h("span", { class: "kaito-stopped" }, "stopped"));
+  const stats = formatStats(m.stats);
+  if (stats) meta.append(h("span", { class: "kaito-stats" }, stats));
+  const copy = button("Copy", "Copy", "kaito-copy");
+  copy.addEventListener("click", () => void copyText(m.content).then(() => flash(copy, "Copied")));
+  meta.append(copy);
+  el.append(meta);
+}

@@ -7,12 +7,9 @@ become controller calls. See docs/widget-protocol.md for the wire contract.
 from __future__ import annotations
 
 import json
-import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
-import anywidget
 import traitlets
 
 from . import params as P
@@ -20,6 +17,7 @@ from . import transcript as T
 from .coalesce import DeltaCoalescer
 from .commands import is_command, run_command
 from .discovery import workspace_resolver
+from .face import NotebookFace
 from .controller import (
     ChatController,
     Connected,
@@ -30,30 +28,8 @@ from .controller import (
     StatusChanged,
 )
 
-STATIC = Path(__file__).parent / "static"
-# The output mime type naming the chat an output shows; js/src/lab/bridge.ts reads it.
-CHAT_MIME = "application/vnd.kaito-widget.chat+json"
-
-
-# Shown instead of the chat when the package was installed without its built frontend (e.g. a bare source tree).
-_MISSING_FRONTEND_ESM = """
-export default { render({ el }) {
-  el.textContent = "kaito-widget's frontend is not built. Reinstall with `pip install .` from a source checkout " +
-    "(it needs Node.js and npm to build js/), or install a released wheel.";
-} };
-"""
-
-
-def _static(name: str, fallback: str) -> Path | str:
-    path = STATIC / name
-    return path if path.exists() else fallback
-
-
-class ChatWidget(anywidget.AnyWidget):
+class ChatWidget(NotebookFace):
     """A streaming chat with a model served by a Kaito workspace or any OpenAI-compatible server."""
-
-    _esm = _static("widget.js", _MISSING_FRONTEND_ESM)
-    _css = _static("widget.css", "")
 
     messages = traitlets.List(traitlets.Dict(), help="The transcript (committed turns).").tag(sync=True)
     streaming_index = traitlets.Int(-1).tag(sync=True)
@@ -69,9 +45,6 @@ class ChatWidget(anywidget.AnyWidget):
     top_p = traitlets.Float(P.DEFAULTS["top_p"]).tag(sync=True)
     max_tokens = traitlets.Int(P.DEFAULTS["max_tokens"]).tag(sync=True)
     system_prompt = traitlets.Unicode("").tag(sync=True)
-    closed = traitlets.Bool(False).tag(sync=True)
-    chat_id = traitlets.Unicode("", help="Key of this chat's transcript in the notebook's metadata").tag(sync=True)
-    restore_pending = traitlets.Bool(False, help="A view should fetch this chat's saved transcript").tag(sync=True)
     can_undo_clear = traitlets.Bool(False).tag(sync=True)
 
     def __init__(
@@ -96,7 +69,7 @@ class ChatWidget(anywidget.AnyWidget):
                 "Give exactly one of workspace= (a Kaito workspace on your cluster) or base_url= (an OpenAI-compatible "
                 "server, e.g. base_url='http://127.0.0.1:8000/v1')."
             )
-        if history not in ("restore", "fresh"):
+        if history not in ("restore", "fresh"):  # checked before connecting
             raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
         resolver = None
         if workspace is not None:
@@ -107,14 +80,10 @@ class ChatWidget(anywidget.AnyWidget):
             top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt,
         )
         self.workspace, self.namespace = workspace, namespace
-        self.history = history
-        self._told_unsaved = False
-        self._display_id: str | None = None  # set when displayed; the reader text of that output is refreshed
-        self._lock = threading.RLock()  # trait updates come from worker threads and the kernel's threads
         self._coalescer = DeltaCoalescer(self._send_delta)
         super().__init__(
-            temperature=temperature, top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt or "",
-            chat_id=chat_id or _default_chat_id(), restore_pending=history == "restore",
+            chat_id=chat_id, history=history, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+            system_prompt=system_prompt or "",
         )
         self.on_msg(self._on_browser_message)
         self._controller.subscribe(self._on_event)
@@ -153,19 +122,6 @@ class ChatWidget(anywidget.AnyWidget):
 
     def to_markdown(self) -> str:
         return self._controller.to_markdown()
-
-    def to_json(self) -> str:
-        """The transcript as JSON (messages, model, workspace, parameters): never a key, token or URL."""
-        return json.dumps(self._transcript(), indent=2, ensure_ascii=False)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the transcript to ``path``: Markdown for ``.md``, JSON (loadable with ``ChatWidget.load``) for ``.json``."""
-        path = Path(path)
-        if path.suffix.lower() not in (".md", ".json"):
-            raise ValueError(f"save() writes .md or .json files; got {path.name!r}.")
-        text = self.to_markdown() if path.suffix.lower() == ".md" else self.to_json()
-        path.write_text(text, encoding="utf-8")
-        return path
 
     @classmethod
     def load(cls, path: str | Path, **kwargs: Any) -> "ChatWidget":
@@ -206,35 +162,17 @@ class ChatWidget(anywidget.AnyWidget):
             self._notice(f"While restoring the saved transcript: {problem}.", "error")
 
     # -- the output: the live chat, and the transcript as text for readers without a kernel ----------------------
-    def _ipython_display_(self, **kwargs: Any) -> None:
-        from IPython.display import display
-
-        if self._display_id is None:
-            self._display_id = uuid.uuid4().hex
-        display(self._output_bundle(), raw=True, display_id=self._display_id)
-
-    def _output_bundle(self) -> dict[str, Any]:
-        bundle = super()._repr_mimebundle_()
-        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
-        c = self._controller
-        data["text/plain"] = T.reader_text(c.messages, model=c.model, workspace=self.workspace)
-        # Names the chat, so the JupyterLab extension can show its saved transcript once the widget is gone.
-        data[CHAT_MIME] = {"chat_id": self.chat_id}
-        return data
-
-    def _refresh_display(self) -> None:
-        """Rewrite the output's plain-text transcript (nbconvert and viewers show it; the live view is redrawn
-        from the widget's state and keeps what the user was typing)."""
-        if self._display_id is None:
-            return
-        from IPython.display import update_display
-
-        update_display(self._output_bundle(), raw=True, display_id=self._display_id)
-
     def _transcript(self) -> dict[str, Any]:
         c = self._controller
         return T.build(c.messages, model=c.model, params=c.params, workspace=self.workspace,
                        namespace=self.namespace)
+
+    def _reader_text(self) -> str:
+        c = self._controller
+        return T.reader_text(c.messages, model=c.model, workspace=self.workspace)
+
+    def _export_name(self) -> str:
+        return f"chat-{(self._controller.model or 'model').split('/')[-1]}.md"
 
     def close(self) -> None:
         """Close the widget: end the session (a workspace still loading is no longer waited for)."""
@@ -274,8 +212,7 @@ class ChatWidget(anywidget.AnyWidget):
                     self.streaming_index = event.streaming_index
                     self.can_undo_clear = self._controller.can_undo_clear
                 if event.streaming_index == -1:  # a finished turn, a clear, a restore: keep it in the notebook
-                    super().send({"type": "persist", "chat_id": self.chat_id, "transcript": self._transcript()})
-                    self._refresh_display()
+                    self._persist()
             elif isinstance(event, StatusChanged):
                 with self.hold_sync():
                     self.status, self.status_message = event.status, event.message
@@ -289,9 +226,6 @@ class ChatWidget(anywidget.AnyWidget):
 
     def _send_delta(self, index: int, offset: int, text: str) -> None:
         super().send({"type": "delta", "index": index, "offset": offset, "text": text})
-
-    def _notice(self, text: str, level: str = "info") -> None:
-        super().send({"type": "notice", "text": text, "level": level})
 
     def _run_command(self, text: str) -> None:
         result = run_command(self._controller, text)
@@ -314,40 +248,12 @@ class ChatWidget(anywidget.AnyWidget):
             elif kind == "restore":
                 self._restore(content.get("transcript"))
             elif kind == "persist_unavailable":
-                if not self._told_unsaved:
-                    self._told_unsaved = True
-                    self._notice("This frontend cannot keep the transcript in the notebook (JupyterLab 4 and "
-                                 "Notebook 7 with kaito-widget installed can). Export and chat.save() still work.")
+                self._persist_unavailable()
             elif kind == "export":
-                name = f"chat-{(self._controller.model or 'model').split('/')[-1]}.md"
-                super().send({"type": "download", "filename": name, "text": self.to_markdown()})
+                self._download()
             elif kind == "sync_request":
                 index, text = self._controller.streaming_text()
                 if index >= 0:
                     super().send({"type": "sync", "index": index, "text": text})
         except Exception as exc:  # a refused action is shown in the chat, never lost in the kernel log
             self._notice(str(exc), "error")
-
-
-_current_execution = {"msg_id": "", "chats": 0}  # chats created by the execute request running now
-
-
-def _default_chat_id() -> str:
-    """The executing cell's id (JupyterLab and Notebook 7 send it with each execute request), so re-running the
-    cell finds its transcript again; a second chat in the same cell gets "-2", and so on. Elsewhere: random."""
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        parent = shell.kernel.get_parent() if shell is not None and hasattr(shell, "kernel") else None
-        cell_id = ((parent or {}).get("metadata") or {}).get("cellId")
-        msg_id = ((parent or {}).get("header") or {}).get("msg_id", "")
-    except Exception:  # not in a kernel, or an older one
-        cell_id = None
-    if not isinstance(cell_id, str) or not cell_id:
-        return uuid.uuid4().hex
-    if _current_execution["msg_id"] != msg_id:
-        _current_execution.update(msg_id=msg_id, chats=0)
-    _current_execution["chats"] += 1
-    n = _current_execution["chats"]
-    return cell_id if n == 1 else f"{cell_id}-{n}"

@@ -1,12 +1,13 @@
-/** The anywidget entry point: one ChatView per displayed output of a ChatWidget. */
+/** The anywidget entry point: one view per displayed output of a ChatWidget (chat) or CompareWidget (compare). */
 import "./styles.css";
 
-import type { WidgetModel } from "./protocol";
+import { CompareView } from "./compare";
+import type { CompareState, WidgetModel } from "./protocol";
 import { ChatView } from "./view";
 
 export default {
-  render({ model, el }: { model: WidgetModel; el: HTMLElement }) {
-    const view = new ChatView(model, el);
+  render({ model, el }: { model: WidgetModel & WidgetModel<CompareState>; el: HTMLElement }) {
+    const view = model.get("kind") === "compare" ? new CompareView(model, el) : new ChatView(model, el);
     return () => view.dispose();
   },
 };

@@ -41,30 +41,58 @@ export interface ChatState {
   restore_pending: boolean;
 }
 
+/** One pane of a CompareWidget (synced as an entry of ``panes_state``). */
+export interface PaneState {
+  index: number;
+  label: string; // the setting it stands for, e.g. "temperature=0.2"
+  setting: Record<string, unknown>;
+  messages: ChatMessage[];
+  streaming_index: number;
+  status: Status;
+  status_message: string;
+  model: string;
+  endpoint_host: string;
+  closed: boolean;
+}
+
+/** Synced traits of a CompareWidget. */
+export interface CompareState {
+  kind: "compare";
+  panes_state: PaneState[];
+  compared: string[];
+  shared: Record<string, unknown>;
+  closed: boolean;
+  can_undo_clear: boolean;
+  chat_id: string;
+  restore_pending: boolean;
+}
+
 /** Custom messages from Python. */
 export type ServerMessage =
-  | { type: "delta"; index: number; offset: number; text: string }
-  | { type: "sync"; index: number; text: string }
-  | { type: "notice"; text: string; level: "info" | "error" }
+  | { type: "delta"; index: number; offset: number; text: string; pane?: number }
+  | { type: "sync"; index: number; text: string; pane?: number }
+  | { type: "notice"; text: string; level: "info" | "error"; pane?: number }
   | { type: "download"; filename: string; text: string }
   | { type: "persist"; chat_id: string; transcript: unknown };
 
 /** Custom messages to Python. */
 export type ClientMessage =
   | { type: "send"; text: string }
-  | { type: "stop" }
-  | { type: "regenerate" }
+  | { type: "stop"; pane?: number }
+  | { type: "regenerate"; pane?: number }
+  | { type: "close_pane"; pane: number }
+  | { type: "continue_with"; pane: number }
   | { type: "clear" }
   | { type: "undo_clear" }
-  | { type: "sync_request" }
+  | { type: "sync_request"; pane?: number }
   | { type: "export" }
   | { type: "restore"; transcript: unknown }
   | { type: "persist_unavailable" };
 
-/** The subset of anywidget's model interface the view uses (easy to fake in tests). */
-export interface WidgetModel {
-  get<K extends keyof ChatState>(key: K): ChatState[K];
-  set<K extends keyof ChatState>(key: K, value: ChatState[K]): void;
+/** The subset of anywidget's model interface the views use (easy to fake in tests). */
+export interface WidgetModel<S = ChatState> {
+  get<K extends keyof S>(key: K): S[K];
+  set<K extends keyof S>(key: K, value: S[K]): void;
   save_changes(): void;
   on(event: string, callback: (...args: any[]) => void): void;
   off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;

@@ -3,127 +3,31 @@
  * live reply from delta messages, and turns clicks and keys into intents for Python. It never talks to the model.
  */
 import {
-  codePointLength,
-  dropCodePoints,
   PARAM_RANGES,
-  type ChatMessage,
   type NumericParam,
   type ServerMessage,
   type WidgetModel,
 } from "./protocol";
-import { loadTranscript, saveTranscript } from "./lab/bridge";
-import { button, decorateMessage, h, messageElement } from "./messages";
-import { MarkdownStream } from "./renderer";
-
-/** Filled only when a benchmark sets globalThis.__KAITO_BENCH__ = []: one entry per delta message rendered. */
-type BenchEntry = { chars: number; ms: number; t: number };
-
-/**
- * What the user had going in a view, kept per chat: Python refreshes the output's plain-text transcript
- * after each turn, and JupyterLab redraws the view then; the new view picks up the draft, caret, focus, scroll
- * position and full screen where the old one left them.
- */
-interface ViewMemory {
-  draft: string;
-  selection: [number, number];
-  focused: boolean;
-  scrollTop: number;
-  stickToBottom: boolean;
-  fullScreen: boolean;
-}
-// Keyed by chat id: anywidget hands each view its own model wrapper, so the object is not a stable key.
-const memories = new Map<string, ViewMemory>();
-
-// Icons are inline SVG paths (24×24 viewBox), so they render without any icon font or emoji font.
-const ICONS = {
-  regenerate: "M17.65 6.35A7.96 7.96 0 0 0 12 4a8 8 0 1 0 7.75 10h-2.08A6 6 0 1 1 12 6c1.66 0 3.14.69 4.22 1.78L13 11h7V4z",
-  clear: "M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6zM19 4h-3.5l-1-1h-5l-1 1H5v2h14z",
-  fullscreen: "M7 14H5v5h5v-2H7zm-2-4h2V7h3V5H5zm12 7h-3v2h5v-5h-2zM14 5v2h3v3h2V5z",
-  export: "M19 9h-4V3H9v6H5l7 7zM5 18v2h14v-2z",
-};
-
-function icon(path: string): SVGSVGElement {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("class", "kaito-icon");
-  const p = document.createElementNS(ns, "path");
-  p.setAttribute("d", path);
-  svg.append(p);
-  return svg;
-}
+import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./baseview";
+import { MessageList } from "./messagelist";
+import { button, h } from "./messages";
 
 const MODE_TEXT: Record<string, string> = {
   completions: "completions API (no chat template)",
   legacy: "legacy /chat API",
 };
 
-const STATUS_TEXT: Record<string, string> = {
-  connecting: "Connecting…",
-  ready: "Ready",
-  generating: "Generating…",
-  error: "Error",
-  closed: "Session ended",
-};
-
-/** One committed message on screen, and the fields it was rendered from (to skip unchanged re-renders). */
-interface RenderedMessage {
-  el: HTMLElement;
-  key: string;
-}
-
-function messageKey(m: ChatMessage): string {
-  return JSON.stringify([m.role, m.content, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored]);
-}
-
-// The same bounds kaito_widget/transcript.py enforces; applied here too so a hostile notebook cannot make the
-// restore message exceed the Jupyter server's websocket limit (10 MiB), which would drop it whole.
-const MAX_MESSAGES = 2000;
-const MAX_MESSAGE_CHARS = 200_000;
-
-function capTranscript(transcript: unknown): unknown {
-  if (typeof transcript !== "object" || transcript === null || !Array.isArray((transcript as any).messages)) {
-    return transcript;
-  }
-  const messages = ((transcript as any).messages as unknown[]).slice(-MAX_MESSAGES).map((m) => {
-    const content = (m as any)?.content;
-    return typeof content === "string" && content.length > MAX_MESSAGE_CHARS
-      ? { ...(m as object), content: content.slice(0, MAX_MESSAGE_CHARS) + "\n\n…(cut: too long to restore)" }
-      : m;
-  });
-  return { ...(transcript as object), messages };
-}
-
-/**
- * Run ``fn`` once ``el`` is in the document: anywidget renders into an element the output area attaches later,
- * and events from a detached element never reach the notebook's extension.
- */
-function whenConnected(el: HTMLElement, fn: () => void, triesLeft = 200): void {
-  if (el.isConnected || triesLeft <= 0) fn();
-  else setTimeout(() => whenConnected(el, fn, triesLeft - 1), 50);
-}
-
-/** Save ``text`` as a file the browser downloads (the Markdown export). */
-function download(filename: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: "text/markdown;charset=utf-8" }));
-  const a = h("a", { href: url, download: filename.replace(/[^\w.-]+/g, "_") });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
-
-export class ChatView {
+export class ChatView extends BaseView {
   readonly root: HTMLElement;
   private model: WidgetModel;
   private list: HTMLElement;
-  private input: HTMLTextAreaElement;
+  protected input: HTMLTextAreaElement;
   private sendBtn: HTMLButtonElement;
   private stopBtn: HTMLButtonElement;
   private regenBtn: HTMLButtonElement;
   private clearBtn: HTMLButtonElement;
-  private fullBtn: HTMLButtonElement;
+  protected fullBtn: HTMLButtonElement;
+  protected scroller: HTMLElement;
   private exportBtn: HTMLButtonElement;
   private modelEl: HTMLElement;
   private modelSelect: HTMLSelectElement;
@@ -134,19 +38,11 @@ export class ChatView {
   private closedLine: HTMLElement;
   private undoRow: HTMLElement | null = null;
   private paramInputs = new Map<string, HTMLInputElement>();
-  private rendered: RenderedMessage[] = [];
-  private live: { index: number; el: HTMLElement; stream: MarkdownStream; received: number } | null = null;
-  private awaitingSync = false;
-  private composing = false;
-  private stickToBottom = true;
-  private disposers: (() => void)[] = [];
-  private placeholder: Comment | null = null;
-  private host: HTMLElement; // the output element anywidget gave us: it stays in the notebook, even in full screen
-  private toldUnsaved = false;
+  private messages: MessageList;
 
   constructor(model: WidgetModel, host: HTMLElement) {
+    super(model, host);
     this.model = model;
-    this.host = host;
 
     this.modelEl = h("span", { class: "kaito-model", title: "Model" });
     this.modelSelect = h("select", { class: "kaito-model-select", "aria-label": "Model", hidden: "" });
@@ -162,7 +58,6 @@ export class ChatView {
     this.fullBtn = button("Full screen", icon(ICONS.fullscreen), "kaito-fullscreen-btn kaito-icon-btn");
     this.exportBtn = button("Export", icon(ICONS.export), "kaito-export kaito-icon-btn");
     this.exportBtn.title = "Export the conversation as Markdown";
-    this.fullBtn.setAttribute("aria-pressed", "false");
     const header = h(
       "div",
       { class: "kaito-header" },
@@ -189,7 +84,9 @@ export class ChatView {
 
     this.banner = h("div", { class: "kaito-banner", role: "alert", hidden: "" });
     this.list = h("div", { class: "kaito-messages", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
+    this.scroller = this.list;
     this.closedLine = h("div", { class: "kaito-closed-line", hidden: "" });
+    this.messages = new MessageList(this.list, () => this.model.send({ type: "sync_request" }), () => this.undoRow);
 
     this.input = h("textarea", {
       class: "kaito-textarea",
@@ -211,47 +108,11 @@ export class ChatView {
     this.renderControls();
     this.renderUndo();
     this.recall();
-    if (this.model.get("streaming_index") >= 0) this.requestSync(); // opened mid-reply: catch up
+    if (this.model.get("streaming_index") >= 0) this.messages.requestSync(); // opened mid-reply: catch up
     if (this.model.get("restore_pending")) whenConnected(host, () => this.restoreFromNotebook());
   }
 
-  // -- the transcript in the notebook ------------------------------------------------------------------------------
-  /** A re-run cell (or a reopened notebook) continues the transcript its notebook saved for this chat. */
-  private restoreFromNotebook(): void {
-    const transcript = loadTranscript(this.host, this.model.get("chat_id"));
-    if (transcript === null) this.unsaved();
-    this.model.send({ type: "restore", transcript: capTranscript(transcript ?? null) });
-  }
-
-  private persist(chatId: string, transcript: unknown): void {
-    if (!saveTranscript(this.host, chatId, transcript)) this.unsaved();
-  }
-
-  private unsaved(): void {
-    if (this.toldUnsaved) return;
-    this.toldUnsaved = true;
-    this.model.send({ type: "persist_unavailable" });
-  }
-
   // -- wiring ----------------------------------------------------------------------------------------------------
-  private listen(event: string, cb: (...args: any[]) => void): void {
-    const guarded = (...args: any[]) => {
-      if (this.replaced()) this.dispose(); // a zombie: stop listening instead of rendering and saving
-      else cb(...args);
-    };
-    this.model.on(event, guarded);
-    this.disposers.push(() => this.model.off(event, guarded));
-  }
-
-  /**
-   * True once JupyterLab has redrawn this output without disposing this view: its widget renderer sets its own
-   * node's textContent, which cuts our host out of the output area for good. A cell that notebook windowing merely
-   * detached keeps our host inside its output area, so it is not mistaken for one.
-   */
-  private replaced(): boolean {
-    return !this.host.isConnected && this.host.closest(".jp-OutputArea") === null;
-  }
-
   private wireEvents(): void {
     this.listen("change:model", () => this.renderHeader());
     this.listen("change:models", () => this.renderHeader());
@@ -271,79 +132,12 @@ export class ChatView {
     }
     this.listen("msg:custom", (msg: ServerMessage) => this.onServerMessage(msg));
 
-    // Keys typed into our inputs are ours: without this, Shift+Enter would also run the notebook cell, and
-    // letters could trigger notebook command-mode shortcuts.
-    this.root.addEventListener("keydown", (e) => {
-      const target = e.target as HTMLElement | null;
-      if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT")) e.stopPropagation();
-    });
-    this.input.addEventListener("compositionstart", () => (this.composing = true));
-    this.input.addEventListener("compositionend", () => (this.composing = false));
-    this.input.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !this.composing) {
-        e.preventDefault();
-        this.submit();
-      }
-    });
     this.sendBtn.addEventListener("click", () => this.submit());
     this.stopBtn.addEventListener("click", () => this.model.send({ type: "stop" }));
     this.regenBtn.addEventListener("click", () => this.model.send({ type: "regenerate" }));
     this.clearBtn.addEventListener("click", () => this.model.send({ type: "clear" }));
     this.exportBtn.addEventListener("click", () => this.model.send({ type: "export" }));
-    this.fullBtn.addEventListener("click", () => this.setFullScreen(!this.root.classList.contains("kaito-fullscreen")));
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === "Escape" && this.root.classList.contains("kaito-fullscreen")) {
-        e.stopPropagation();
-        this.setFullScreen(false);
-      }
-    };
-    document.addEventListener("keydown", onKey, true);
-    this.disposers.push(() => document.removeEventListener("keydown", onKey, true));
-    this.list.addEventListener("scroll", () => {
-      const gap = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight;
-      this.stickToBottom = gap < 40;
-      this.remember();
-    });
-    for (const event of ["input", "focus", "blur", "select", "keyup"]) {
-      this.input.addEventListener(event, () => this.remember());
-    }
-  }
-
-  /** Keep the memory current: the next view may be drawn before this one is gone. */
-  private remember(): void {
-    memories.set(this.model.get("chat_id"), {
-      draft: this.input.value,
-      selection: [this.input.selectionStart ?? 0, this.input.selectionEnd ?? 0],
-      focused: document.activeElement === this.input,
-      scrollTop: this.list.scrollTop,
-      stickToBottom: this.stickToBottom,
-      fullScreen: this.root.classList.contains("kaito-fullscreen"),
-    });
-  }
-
-  /** Pick up where the previous view of this chat left off (see ViewMemory). */
-  private recall(): void {
-    const memory = memories.get(this.model.get("chat_id"));
-    if (!memory) return;
-    this.input.value = memory.draft;
-    this.stickToBottom = memory.stickToBottom;
-    if (!memory.stickToBottom) this.list.scrollTop = memory.scrollTop;
-    if (memory.fullScreen) whenConnected(this.host, () => this.setFullScreen(true));
-    if (memory.focused) {
-      // A tick later, once the view this one replaces is gone; never steal focus the user gave something else.
-      whenConnected(this.host, () => setTimeout(() => {
-        const active = document.activeElement;
-        if (active && active !== document.body && active.isConnected) return;
-        this.input.focus();
-        this.input.setSelectionRange(...memory.selection);
-      }, 0));
-    }
-  }
-
-  dispose(): void {
-    for (const d of this.disposers.splice(0)) d();
-    this.placeholder?.remove();
-    this.root.remove();
+    this.wireCommon();
   }
 
   // -- intents -----------------------------------------------------------------------------------------------------
@@ -351,37 +145,13 @@ export class ChatView {
     return this.model.get("streaming_index") >= 0;
   }
 
-  private submit(): void {
+  protected submit(): void {
     const text = this.input.value;
     if (!text.trim() || this.generating || this.model.get("closed")) return;
     this.model.send({ type: "send", text });
     this.input.value = "";
     this.stickToBottom = true;
     this.remember();
-  }
-
-  /**
-   * Full screen moves the root to <body>: JupyterLab's notebook panels use CSS containment, which would trap a
-   * position:fixed overlay inside the cell. A placeholder keeps the root's place in the output for the way back.
-   */
-  private setFullScreen(on: boolean): void {
-    if (on && !this.placeholder) {
-      this.placeholder = document.createComment("kaito-chat (full screen)");
-      this.root.replaceWith(this.placeholder);
-      document.body.append(this.root);
-    } else if (!on && this.placeholder) {
-      this.placeholder.replaceWith(this.root);
-      this.placeholder = null;
-    }
-    this.root.classList.toggle("kaito-fullscreen", on);
-    this.fullBtn.setAttribute("aria-pressed", String(on));
-    if (on) this.input.focus();
-    this.remember();
-  }
-
-  private requestSync(): void {
-    this.awaitingSync = true;
-    this.model.send({ type: "sync_request" });
   }
 
   // -- server messages ---------------------------------------------------------------------------------------------
@@ -398,39 +168,7 @@ export class ChatView {
       this.persist(msg.chat_id, msg.transcript);
       return;
     }
-    if (msg.index !== this.model.get("streaming_index")) return; // a stale reply
-    const live = this.ensureLive(msg.index);
-    if (msg.type === "sync") {
-      live.stream.setText(msg.text);
-      live.received = codePointLength(msg.text);
-      this.awaitingSync = false;
-      this.afterUpdate();
-      return;
-    }
-    if (this.awaitingSync) return;
-    const length = codePointLength(msg.text);
-    if (msg.offset > live.received) {
-      this.requestSync(); // a gap: some text never reached this view
-      return;
-    }
-    const fresh = msg.offset === live.received ? msg.text : dropCodePoints(msg.text, live.received - msg.offset);
-    if (!fresh) return; // already shown (sent again after a sync)
-    const bench = (globalThis as { __KAITO_BENCH__?: BenchEntry[] }).__KAITO_BENCH__;
-    const t0 = bench ? performance.now() : 0;
-    live.stream.append(fresh);
-    live.received = Math.max(live.received, msg.offset + length);
-    if (bench) bench.push({ chars: live.received, ms: performance.now() - t0, t: t0 });
-    this.afterUpdate();
-  }
-
-  private ensureLive(index: number) {
-    if (this.live && this.live.index === index) return this.live;
-    this.live?.el.remove();
-    const content = h("div", { class: "kaito-content kaito-markdown" });
-    const el = h("div", { class: "kaito-message kaito-assistant", "data-role": "assistant", "aria-busy": "true" }, content);
-    this.list.append(el);
-    this.live = { index, el, stream: new MarkdownStream(content), received: 0 };
-    return this.live;
+    if (this.messages.receive(msg, this.model.get("streaming_index"))) this.afterUpdate();
   }
 
   private addNotice(text: string, level: string): void {
@@ -440,10 +178,6 @@ export class ChatView {
     this.list.append(el);
     this.stickToBottom = true;
     this.afterUpdate();
-  }
-
-  private afterUpdate(): void {
-    if (this.stickToBottom) this.list.scrollTop = this.list.scrollHeight;
   }
 
   // -- rendering ---------------------------------------------------------------------------------------------------
@@ -518,52 +252,9 @@ export class ChatView {
     }
   }
 
-  /** Reconcile the committed messages with what is on screen; the live reply becomes a committed one in place. */
   private renderMessages(): void {
-    const messages = this.model.get("messages");
-    const streamingIndex = this.model.get("streaming_index");
-    if (!messages.length) {
-      // cleared: drop everything but the undo notice
-      for (const child of Array.from(this.list.children)) if (child !== this.undoRow) child.remove();
-      this.rendered = [];
-      this.live = null;
-    }
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i];
-      const key = messageKey(m);
-      const existing = this.rendered[i];
-      if (existing && existing.key === key) continue;
-      let el: HTMLElement;
-      if (this.live && this.live.index === i && m.role === "assistant" && this.live.stream.text === m.content) {
-        this.live.stream.finish(); // the streamed DOM already shows this text: keep it, no flicker
-        el = this.live.el;
-        el.removeAttribute("aria-busy");
-        el.querySelector(".kaito-meta")?.remove();
-        el.querySelector(".kaito-error")?.remove();
-        decorateMessage(el, m);
-        this.live = null;
-      } else {
-        el = messageElement(m);
-        if (this.live && this.live.index === i) {
-          this.live.el.replaceWith(el);
-          this.live = null;
-        } else if (existing) existing.el.replaceWith(el);
-        else this.insertAfterLast(el);
-      }
-      this.rendered[i] = { el, key };
-    }
-    for (const stale of this.rendered.splice(messages.length)) stale.el.remove();
-    if (this.live && this.live.index !== streamingIndex) {
-      this.live.el.remove();
-      this.live = null;
-    }
-    if (streamingIndex >= 0) this.ensureLive(streamingIndex);
+    this.messages.render(this.model.get("messages"), this.model.get("streaming_index"));
     this.afterUpdate();
-  }
-
-  private insertAfterLast(el: HTMLElement): void {
-    if (this.live) this.list.insertBefore(el, this.live.el);
-    else this.list.append(el);
   }
 
   // -- parameter controls ------------------------------------------------------------------------------------------

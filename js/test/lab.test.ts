@@ -160,4 +160,23 @@ describe("a chat output whose widget is gone", () => {
     expect(pre.textContent).toContain("── You ──\n<b>plain</b> hello");
     expect(pre.querySelector("b")).toBeNull(); // text, never HTML
   });
+
+  it("shows a saved comparison as one column per pane", async () => {
+    first.metadata.kaito_widget = {
+      chats: {
+        "cell-c": {
+          version: 1, kind: "compare", compared: ["temperature"],
+          panes: [
+            { label: "temperature=0.2", messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "cold" }] },
+            { label: "temperature=1.2", messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "<img src=x onerror=alert(1)>hot" }] },
+          ],
+        },
+      },
+    };
+    const { node } = await render(output("gone", "cell-c"));
+    const panes = node.querySelectorAll<HTMLElement>(".kaito-saved [data-pane-index]");
+    expect([...panes].map((p) => p.querySelector(".kaito-pane-setting")!.textContent)).toEqual(["temperature=0.2", "temperature=1.2"]);
+    expect(panes[1].querySelector('[data-role="assistant"]')!.textContent).toContain("hot");
+    expect(node.querySelector("img")).toBeNull();
+  });
 });

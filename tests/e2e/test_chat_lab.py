@@ -262,6 +262,7 @@ def test_screenshots_light_and_dark(chat: ChatPage) -> None:
     chat.fake.script(Reply(text=MARKDOWN_REPLY, delay=0.01))
     chat.type_and_send("How does temperature change sampling?")
     chat.wait_reply_done(1)
+    chat.page.wait_for_timeout(1000)  # the output is refreshed after the turn and the view redrawn: let it settle
     DOCS.mkdir(exist_ok=True)
     chat.root.screenshot(path=str(DOCS / "screenshot.png"))
     chat.page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 _TOKEN_RE = re.compile(r"\s*\S+|\s+")
 
@@ -76,6 +76,10 @@ class FakeOpenAI:
         self.mode = "chat"
         self.disconnects = 0  # streams the client closed before the server finished
         self.completed = 0  # streams the server sent to the end
+        self.in_flight = 0  # chat streams being served right now
+        self.max_in_flight = 0  # the most served at once (requests are served concurrently, as vLLM does)
+        # A reply chosen per request (e.g. by its temperature) instead of the queue's next one; None: use the queue.
+        self.route: Callable[[dict[str, Any]], Reply | None] | None = None
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._server: QuietHTTPServer | None = None
@@ -92,6 +96,8 @@ class FakeOpenAI:
         with self._lock:
             self._queue.clear()
             self.requests.clear()
+            self.route = None
+            self.max_in_flight = 0
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
@@ -104,8 +110,9 @@ class FakeOpenAI:
         return f"http://{host}:{port}/v1"
 
     def _next_reply(self, body: dict[str, Any]) -> Reply:
+        routed = self.route(body) if self.route is not None else None
         with self._lock:
-            reply = self._queue.popleft() if self._queue else Reply()
+            reply = routed or (self._queue.popleft() if self._queue else Reply())
         if reply.text is None and reply.tokens is None:
             last_user = next((m for m in reversed(body.get("messages", [])) if m.get("role") == "user"), {})
             reply = Reply(**{**reply.__dict__, "text": f"You said: {last_user.get('content', '')}"})
@@ -215,11 +222,17 @@ class _Handler(BaseHTTPRequestHandler):
         if not body.get("stream"):
             self._send_json(200, _completion(body, "".join(tokens), reply.finish_reason, len(tokens)))
             return
+        with fake._lock:
+            fake.in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
         try:
             self._stream(body, reply, tokens)
             fake.completed += 1
         except (BrokenPipeError, ConnectionResetError):
             fake.disconnects += 1
+        finally:
+            with fake._lock:
+                fake.in_flight -= 1
 
     def _completions(self, body: dict[str, Any]) -> None:
         """``POST /v1/completions``: the legacy text API, streamed (``choices[].text``)."""

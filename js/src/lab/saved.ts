@@ -87,14 +87,33 @@ export function savedTranscriptView(transcript: unknown, plainText: string): HTM
     { class: "kaito-banner kaito-waiting", "data-role": "saved-note" },
     "This is the transcript saved in the notebook. Run the cell to continue the conversation.",
   );
-  const list = h("div", { class: "kaito-messages", role: "log", "aria-label": "Conversation" });
-  if (messages.length) list.append(...messages.map(messageElement));
-  else list.append(h("pre", { class: "kaito-content kaito-plain" }, plainText)); // text, never HTML
-  if (dropped) {
-    list.append(
-      h("div", { class: "kaito-message kaito-notice kaito-error", "data-role": "system" },
-        `${dropped} malformed ${dropped === 1 ? "entry was" : "entries were"} left out of this saved transcript.`),
-    );
-  }
+  const panes = Array.isArray(meta.panes) ? meta.panes.slice(0, 16) : null;
+  const list = panes ? comparison(panes) : h("div", { class: "kaito-messages", role: "log", "aria-label": "Conversation" });
+  if (!panes && messages.length) list.append(...messages.map(messageElement));
+  else if (!panes) list.append(h("pre", { class: "kaito-content kaito-plain" }, plainText)); // text, never HTML
+  if (dropped) list.append(droppedNote(dropped));
   return h("div", { class: "kaito-chat kaito-saved" }, header, note, list);
+}
+
+function droppedNote(dropped: number): HTMLElement {
+  return h("div", { class: "kaito-message kaito-notice kaito-error", "data-role": "system" },
+    `${dropped} malformed ${dropped === 1 ? "entry was" : "entries were"} left out of this saved transcript.`);
+}
+
+/** A saved comparison: one read-only column per pane, turns on shared rows as in the live compare view. */
+function comparison(panes: unknown[]): HTMLElement {
+  const columns = panes.map((entry, i) => {
+    const { messages, dropped } = savedMessages(entry);
+    const label = text((entry as Record<string, unknown> | null)?.label) ?? `pane ${i + 1}`;
+    const header = h("div", { class: "kaito-pane-header" }, h("span", { class: "kaito-pane-setting" }, label));
+    const pane = h("div", { class: "kaito-pane", "data-pane-index": String(i) }, header, ...messages.map(messageElement));
+    if (dropped) pane.append(droppedNote(dropped));
+    return pane;
+  });
+  const rows = Math.max(1, ...columns.map((c) => c.childElementCount));
+  const grid = h("div", { class: "kaito-compare-grid", role: "log", "aria-label": "Comparison" }, ...columns);
+  grid.style.gridTemplateColumns = `repeat(${columns.length}, minmax(240px, 1fr))`;
+  grid.style.gridTemplateRows = `repeat(${rows}, auto)`;
+  for (const c of columns) c.style.gridRow = `1 / span ${rows}`;
+  return grid;
 }

@@ -1,0 +1,256 @@
+/**
+ * What every view of a notebook face shares (the chat view and the compare view): the output element it lives
+ * in, listening to the model without outliving a redraw, the transcript kept in the notebook, the message box,
+ * full screen, and what the user had going when JupyterLab redraws the output.
+ */
+import type { ClientMessage } from "./protocol";
+import { loadTranscript, saveTranscript } from "./lab/bridge";
+import { h } from "./messages";
+
+/**
+ * What the user had going in a view, kept per chat: Python refreshes the output's plain-text transcript
+ * after each turn, and JupyterLab redraws the view then; the new view picks up the draft, caret, focus, scroll
+ * position and full screen where the old one left them.
+ */
+interface ViewMemory {
+  draft: string;
+  selection: [number, number];
+  focused: boolean;
+  scrollTop: number;
+  stickToBottom: boolean;
+  fullScreen: boolean;
+}
+// Keyed by chat id: anywidget hands each view its own model wrapper, so the object is not a stable key.
+const memories = new Map<string, ViewMemory>();
+
+// Icons are inline SVG paths (24×24 viewBox), so they render without any icon font or emoji font.
+export const ICONS = {
+  regenerate: "M17.65 6.35A7.96 7.96 0 0 0 12 4a8 8 0 1 0 7.75 10h-2.08A6 6 0 1 1 12 6c1.66 0 3.14.69 4.22 1.78L13 11h7V4z",
+  clear: "M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6zM19 4h-3.5l-1-1h-5l-1 1H5v2h14z",
+  fullscreen: "M7 14H5v5h5v-2H7zm-2-4h2V7h3V5H5zm12 7h-3v2h5v-5h-2zM14 5v2h3v3h2V5z",
+  export: "M19 9h-4V3H9v6H5l7 7zM5 18v2h14v-2z",
+};
+
+export function icon(path: string): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "kaito-icon");
+  const p = document.createElementNS(ns, "path");
+  p.setAttribute("d", path);
+  svg.append(p);
+  return svg;
+}
+
+export const STATUS_TEXT: Record<string, string> = {
+  connecting: "Connecting…",
+  ready: "Ready",
+  generating: "Generating…",
+  error: "Error",
+  closed: "Session ended",
+};
+
+// The same bounds kaito_widget/transcript.py enforces; applied here too so a hostile notebook cannot make the
+// restore message exceed the Jupyter server's websocket limit (10 MiB), which would drop it whole.
+const MAX_MESSAGES = 2000;
+const MAX_MESSAGE_CHARS = 200_000;
+
+function capMessages(transcript: unknown): unknown {
+  if (typeof transcript !== "object" || transcript === null || !Array.isArray((transcript as any).messages)) {
+    return transcript;
+  }
+  const messages = ((transcript as any).messages as unknown[]).slice(-MAX_MESSAGES).map((m) => {
+    const content = (m as any)?.content;
+    return typeof content === "string" && content.length > MAX_MESSAGE_CHARS
+      ? { ...(m as object), content: content.slice(0, MAX_MESSAGE_CHARS) + "\n\n…(cut: too long to restore)" }
+      : m;
+  });
+  return { ...(transcript as object), messages };
+}
+
+/** A saved transcript cut to size: a chat's messages, or each pane's of a comparison. */
+export function capTranscript(transcript: unknown): unknown {
+  const panes = (transcript as { panes?: unknown } | null)?.panes;
+  if (Array.isArray(panes)) return { ...(transcript as object), panes: panes.slice(0, 16).map(capMessages) };
+  return capMessages(transcript);
+}
+
+/**
+ * Run ``fn`` once ``el`` is in the document: anywidget renders into an element the output area attaches later,
+ * and events from a detached element never reach the notebook's extension.
+ */
+export function whenConnected(el: HTMLElement, fn: () => void, triesLeft = 200): void {
+  if (el.isConnected || triesLeft <= 0) fn();
+  else setTimeout(() => whenConnected(el, fn, triesLeft - 1), 50);
+}
+
+/** Save ``text`` as a file the browser downloads (the Markdown export). */
+export function download(filename: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/markdown;charset=utf-8" }));
+  const a = h("a", { href: url, download: filename.replace(/[^\w.-]+/g, "_") });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** The part of an anywidget model every view uses. */
+export interface BaseModel {
+  get(key: string): any;
+  on(event: string, callback: (...args: any[]) => void): void;
+  off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
+  send(content: ClientMessage): void;
+}
+
+export abstract class BaseView {
+  abstract readonly root: HTMLElement;
+  protected abstract input: HTMLTextAreaElement;
+  protected abstract fullBtn: HTMLButtonElement;
+  /** The element that scrolls the conversation. */
+  protected abstract scroller: HTMLElement;
+  protected stickToBottom = true;
+  protected disposers: (() => void)[] = [];
+  private composing = false;
+  private placeholder: Comment | null = null;
+  private toldUnsaved = false;
+
+  /** @param host the output element anywidget gave us: it stays in the notebook, even in full screen */
+  constructor(protected baseModel: BaseModel, protected host: HTMLElement) {}
+
+  /** Send what is in the message box (Enter, or the Send button). */
+  protected abstract submit(): void;
+
+  // -- the transcript in the notebook ------------------------------------------------------------------------------
+  /** A re-run cell (or a reopened notebook) continues the transcript its notebook saved for this chat. */
+  protected restoreFromNotebook(): void {
+    const transcript = loadTranscript(this.host, this.baseModel.get("chat_id"));
+    if (transcript === null) this.unsaved();
+    this.baseModel.send({ type: "restore", transcript: capTranscript(transcript ?? null) });
+  }
+
+  protected persist(chatId: string, transcript: unknown): void {
+    if (!saveTranscript(this.host, chatId, transcript)) this.unsaved();
+  }
+
+  private unsaved(): void {
+    if (this.toldUnsaved) return;
+    this.toldUnsaved = true;
+    this.baseModel.send({ type: "persist_unavailable" });
+  }
+
+  // -- wiring ----------------------------------------------------------------------------------------------------
+  protected listen(event: string, cb: (...args: any[]) => void): void {
+    const guarded = (...args: any[]) => {
+      if (this.replaced()) this.dispose(); // a zombie: stop listening instead of rendering and saving
+      else cb(...args);
+    };
+    this.baseModel.on(event, guarded);
+    this.disposers.push(() => this.baseModel.off(event, guarded));
+  }
+
+  /**
+   * True once JupyterLab has redrawn this output without disposing this view: its widget renderer sets its own
+   * node's textContent, which cuts our host out of the output area for good. A cell that notebook windowing merely
+   * detached keeps our host inside its output area, so it is not mistaken for one.
+   */
+  private replaced(): boolean {
+    return !this.host.isConnected && this.host.closest(".jp-OutputArea") === null;
+  }
+
+  /** Keys, message box, full screen, scrolling and memory: call once the DOM is built. */
+  protected wireCommon(): void {
+    // Keys typed into our inputs are ours: without this, Shift+Enter would also run the notebook cell, and
+    // letters could trigger notebook command-mode shortcuts.
+    this.root.addEventListener("keydown", (e) => {
+      const target = e.target as HTMLElement | null;
+      if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT")) e.stopPropagation();
+    });
+    this.input.addEventListener("compositionstart", () => (this.composing = true));
+    this.input.addEventListener("compositionend", () => (this.composing = false));
+    this.input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !this.composing) {
+        e.preventDefault();
+        this.submit();
+      }
+    });
+    this.fullBtn.setAttribute("aria-pressed", "false");
+    this.fullBtn.addEventListener("click", () => this.setFullScreen(!this.root.classList.contains("kaito-fullscreen")));
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape" && this.root.classList.contains("kaito-fullscreen")) {
+        e.stopPropagation();
+        this.setFullScreen(false);
+      }
+    };
+    document.addEventListener("keydown", onKey, true);
+    this.disposers.push(() => document.removeEventListener("keydown", onKey, true));
+    this.scroller.addEventListener("scroll", () => {
+      const gap = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight;
+      this.stickToBottom = gap < 40;
+      this.remember();
+    });
+    for (const event of ["input", "focus", "blur", "select", "keyup"]) {
+      this.input.addEventListener(event, () => this.remember());
+    }
+  }
+
+  /** Keep the memory current: the next view may be drawn before this one is gone. */
+  protected remember(): void {
+    memories.set(this.baseModel.get("chat_id"), {
+      draft: this.input.value,
+      selection: [this.input.selectionStart ?? 0, this.input.selectionEnd ?? 0],
+      focused: document.activeElement === this.input,
+      scrollTop: this.scroller.scrollTop,
+      stickToBottom: this.stickToBottom,
+      fullScreen: this.root.classList.contains("kaito-fullscreen"),
+    });
+  }
+
+  /** Pick up where the previous view of this chat left off (see ViewMemory). */
+  protected recall(): void {
+    const memory = memories.get(this.baseModel.get("chat_id"));
+    if (!memory) return;
+    this.input.value = memory.draft;
+    this.stickToBottom = memory.stickToBottom;
+    if (!memory.stickToBottom) this.scroller.scrollTop = memory.scrollTop;
+    if (memory.fullScreen) whenConnected(this.host, () => this.setFullScreen(true));
+    if (memory.focused) {
+      // A tick later, once the view this one replaces is gone; never steal focus the user gave something else.
+      whenConnected(this.host, () => setTimeout(() => {
+        const active = document.activeElement;
+        if (active && active !== document.body && active.isConnected) return;
+        this.input.focus();
+        this.input.setSelectionRange(...memory.selection);
+      }, 0));
+    }
+  }
+
+  dispose(): void {
+    for (const d of this.disposers.splice(0)) d();
+    this.placeholder?.remove();
+    this.root.remove();
+  }
+
+  protected afterUpdate(): void {
+    if (this.stickToBottom) this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  /**
+   * Full screen moves the root to <body>: JupyterLab's notebook panels use CSS containment, which would trap a
+   * position:fixed overlay inside the cell. A placeholder keeps the root's place in the output for the way back.
+   */
+  protected setFullScreen(on: boolean): void {
+    if (on && !this.placeholder) {
+      this.placeholder = document.createComment("kaito-chat (full screen)");
+      this.root.replaceWith(this.placeholder);
+      document.body.append(this.root);
+    } else if (!on && this.placeholder) {
+      this.placeholder.replaceWith(this.root);
+      this.placeholder = null;
+    }
+    this.root.classList.toggle("kaito-fullscreen", on);
+    this.fullBtn.setAttribute("aria-pressed", String(on));
+    if (on) this.input.focus();
+    this.remember();
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * The compare view: one message box for several panes, each a conversation with one setting. Panes are columns of
+ * one CSS grid whose rows are shared (subgrid), so the replies to the same prompt sit side by side at the same
+ * height, and one scrollbar moves them together.
+ */
+import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./baseview";
+import { MessageList, type StreamMessage } from "./messagelist";
+import { button, formatStats, h } from "./messages";
+import { copyText, flash } from "./renderer";
+import type { ClientMessage, CompareState, PaneState, ServerMessage, WidgetModel } from "./protocol";
+
+function notice(text: string, level: string): HTMLElement {
+  const attrs: Record<string, string> = { class: `kaito-message kaito-notice kaito-${level}`, "data-role": "system" };
+  if (level === "error") attrs.role = "alert";
+  return h("div", attrs, h("div", { class: "kaito-content kaito-plain" }, text));
+}
+
+/** One column: its header (setting, model, status, last stats, its own buttons) and its messages. */
+class PaneView {
+  readonly el: HTMLElement;
+  private messages: MessageList;
+  private statusEl: HTMLElement;
+  private modelEl: HTMLElement;
+  private statsEl: HTMLElement;
+  private notes: HTMLElement;
+  private stopBtn: HTMLButtonElement;
+  private regenBtn: HTMLButtonElement;
+  private copyBtn: HTMLButtonElement;
+  private continueBtn: HTMLButtonElement;
+  private closeBtn: HTMLButtonElement;
+  private state: PaneState;
+
+  constructor(state: PaneState, send: (msg: ClientMessage) => void) {
+    this.state = state;
+    const pane = state.index;
+    this.statusEl = h("span", { class: "kaito-status", role: "status" });
+    this.modelEl = h("span", { class: "kaito-model", title: "Model" });
+    this.statsEl = h("span", { class: "kaito-pane-stats" });
+    this.notes = h("div", { class: "kaito-pane-notes" });
+    this.stopBtn = button("Stop", "■ Stop", "kaito-stop");
+    this.regenBtn = button("Regenerate", icon(ICONS.regenerate), "kaito-regenerate kaito-icon-btn");
+    this.copyBtn = button("Copy reply", "Copy", "kaito-copy-reply");
+    this.continueBtn = button("Continue as chat", "Continue", "kaito-continue");
+    this.continueBtn.title = "Keep only this pane and continue the conversation with its setting";
+    this.closeBtn = button("Close pane", "✕", "kaito-close-pane");
+    this.stopBtn.addEventListener("click", () => send({ type: "stop", pane }));
+    this.regenBtn.addEventListener("click", () => send({ type: "regenerate", pane }));
+    this.continueBtn.addEventListener("click", () => send({ type: "continue_with", pane }));
+    this.closeBtn.addEventListener("click", () => send({ type: "close_pane", pane }));
+    this.copyBtn.addEventListener("click", () => {
+      const last = [...this.state.messages].reverse().find((m) => m.role === "assistant");
+      if (last) void copyText(last.content).then(() => flash(this.copyBtn, "Copied"));
+    });
+    const header = h(
+      "div",
+      { class: "kaito-pane-header" },
+      h("div", { class: "kaito-pane-title" },
+        h("span", { class: "kaito-pane-setting" }, state.label), this.modelEl, this.statusEl),
+      h("div", { class: "kaito-pane-tools" },
+        this.statsEl, h("span", { class: "kaito-spacer" }),
+        this.stopBtn, this.regenBtn, this.copyBtn, this.continueBtn, this.closeBtn),
+      this.notes,
+    );
+    this.el = h("div", { class: "kaito-pane", "data-pane-index": String(pane), role: "group", "aria-label": state.label },
+      header);
+    this.messages = new MessageList(this.el, () => send({ type: "sync_request", pane }));
+  }
+
+  get generating(): boolean {
+    return this.state.streaming_index >= 0;
+  }
+
+  render(state: PaneState, openPanes: number): void {
+    this.state = state;
+    this.messages.render(state.messages, state.streaming_index);
+    this.modelEl.textContent = state.model || "…";
+    this.statusEl.dataset.status = state.status;
+    this.statusEl.textContent = STATUS_TEXT[state.status] ?? state.status;
+    this.statusEl.title = state.status_message || this.statusEl.textContent;
+    this.notes.querySelector(".kaito-pane-status-note")?.remove();
+    if (state.status === "error" && state.status_message) {
+      const note = notice(state.status_message, "error"); // e.g. this pane's workspace is not ready
+      note.classList.add("kaito-pane-status-note");
+      this.notes.prepend(note);
+    }
+    const last = [...state.messages].reverse().find((m) => m.role === "assistant");
+    this.statsEl.textContent = formatStats(last?.stats);
+    const messages = state.messages;
+    this.stopBtn.hidden = !this.generating;
+    this.regenBtn.disabled = this.generating || !messages.length || messages[messages.length - 1].role !== "assistant";
+    this.copyBtn.disabled = !last;
+    this.continueBtn.hidden = openPanes < 2;
+    this.closeBtn.hidden = openPanes < 2;
+  }
+
+  receive(msg: StreamMessage): boolean {
+    return this.messages.receive(msg, this.state.streaming_index);
+  }
+
+  note(text: string, level: string): void {
+    this.notes.append(notice(text, level));
+  }
+
+  requestSync(): void {
+    this.messages.requestSync();
+  }
+}
+
+export class CompareView extends BaseView {
+  readonly root: HTMLElement;
+  protected input: HTMLTextAreaElement;
+  protected fullBtn: HTMLButtonElement;
+  protected scroller: HTMLElement;
+  private model: WidgetModel<CompareState>;
+  private grid: HTMLElement;
+  private panes = new Map<number, PaneView>();
+  private sharedEl: HTMLElement;
+  private notices: HTMLElement;
+  private sendBtn: HTMLButtonElement;
+  private stopAllBtn: HTMLButtonElement;
+  private clearBtn: HTMLButtonElement;
+  private exportBtn: HTMLButtonElement;
+  private undoRow: HTMLElement | null = null;
+
+  constructor(model: WidgetModel<CompareState>, host: HTMLElement) {
+    super(model, host);
+    this.model = model;
+    this.sharedEl = h("span", { class: "kaito-endpoint kaito-shared", title: "Settings all panes share" });
+    this.clearBtn = button("Clear conversation", icon(ICONS.clear), "kaito-clear kaito-icon-btn");
+    this.exportBtn = button("Export", icon(ICONS.export), "kaito-export kaito-icon-btn");
+    this.exportBtn.title = "Export every pane as Markdown";
+    this.fullBtn = button("Full screen", icon(ICONS.fullscreen), "kaito-fullscreen-btn kaito-icon-btn");
+    const header = h(
+      "div",
+      { class: "kaito-header" },
+      h("span", { class: "kaito-brand" }, "Kaito"),
+      h("span", { class: "kaito-model" }, `Comparing ${model.get("compared").join(" × ")}`),
+      this.sharedEl,
+      h("span", { class: "kaito-spacer" }),
+      this.clearBtn,
+      this.exportBtn,
+      this.fullBtn,
+    );
+    this.grid = h("div", { class: "kaito-compare-grid", role: "log", "aria-label": "Comparison" });
+    this.scroller = this.grid;
+    this.notices = h("div", { class: "kaito-compare-notices", "aria-live": "polite" });
+    this.input = h("textarea", {
+      class: "kaito-textarea",
+      "aria-label": "Message",
+      rows: "2",
+      placeholder: "Message every pane — Enter to send, Shift+Enter for a new line",
+    });
+    this.sendBtn = button("Send", "Send", "kaito-send kaito-primary");
+    this.stopAllBtn = button("Stop all", "■ Stop all", "kaito-stop kaito-stop-all");
+    const inputRow = h("div", { class: "kaito-input" }, this.input, this.sendBtn, this.stopAllBtn);
+    this.root = h("div", { class: "kaito-chat kaito-compare" }, header, this.grid, this.notices, inputRow);
+    host.append(this.root);
+
+    this.listen("change:panes_state", () => this.render());
+    this.listen("change:shared", () => this.renderShared());
+    this.listen("change:can_undo_clear", () => this.renderUndo());
+    this.listen("msg:custom", (msg: ServerMessage) => this.onServerMessage(msg));
+    this.sendBtn.addEventListener("click", () => this.submit());
+    this.stopAllBtn.addEventListener("click", () => this.model.send({ type: "stop" }));
+    this.clearBtn.addEventListener("click", () => this.model.send({ type: "clear" }));
+    this.exportBtn.addEventListener("click", () => this.model.send({ type: "export" }));
+    this.wireCommon();
+
+    this.renderShared();
+    this.render();
+    for (const pane of this.panes.values()) if (pane.generating) pane.requestSync(); // opened mid-reply
+    this.recall();
+    if (this.model.get("restore_pending")) whenConnected(this.host, () => this.restoreFromNotebook());
+  }
+
+  private get generating(): boolean {
+    return [...this.panes.values()].some((p) => p.generating);
+  }
+
+  protected submit(): void {
+    const text = this.input.value;
+    if (!text.trim() || this.generating || this.model.get("closed")) return;
+    this.model.send({ type: "send", text });
+    this.input.value = "";
+    this.stickToBottom = true;
+    this.remember();
+  }
+
+  private onServerMessage(msg: ServerMessage): void {
+    if (msg.type === "notice") {
+      const pane = msg.pane !== undefined ? this.panes.get(msg.pane) : undefined;
+      if (pane) pane.note(msg.text, msg.level);
+      else this.notices.append(notice(msg.text, msg.level));
+    } else if (msg.type === "download") {
+      download(msg.filename, msg.text);
+    } else if (msg.type === "persist") {
+      this.persist(msg.chat_id, msg.transcript);
+    } else if (msg.pane !== undefined && this.panes.get(msg.pane)?.receive(msg)) {
+      this.layout();
+      this.afterUpdate();
+    }
+  }
+
+  private renderShared(): void {
+    const shared = this.model.get("shared") ?? {};
+    this.sharedEl.textContent = Object.entries(shared)
+      .map(([k, v]) => `${k}=${typeof v === "string" && v.length > 24 ? v.slice(0, 23) + "…" : String(v)}`)
+      .join(" · ");
+  }
+
+  private render(): void {
+    const states = this.model.get("panes_state").filter((s) => !s.closed);
+    const open = new Set(states.map((s) => s.index));
+    for (const [index, pane] of this.panes) {
+      if (!open.has(index)) {
+        pane.el.remove();
+        this.panes.delete(index);
+      }
+    }
+    for (const state of states) {
+      let pane = this.panes.get(state.index);
+      if (!pane) {
+        pane = new PaneView(state, (msg) => this.model.send(msg));
+        this.panes.set(state.index, pane);
+        this.grid.append(pane.el);
+      }
+      pane.render(state, states.length);
+    }
+    const generating = this.generating;
+    this.sendBtn.hidden = generating;
+    this.stopAllBtn.hidden = !generating;
+    this.clearBtn.disabled = !states.some((s) => s.messages.length) && !generating;
+    this.exportBtn.disabled = !states.some((s) => s.messages.length);
+    this.layout();
+    this.afterUpdate();
+  }
+
+  /** One column per open pane; every pane spans all rows, so message k of each pane shares row k. */
+  private layout(): void {
+    const panes = [...this.panes.values()];
+    const rows = Math.max(1, ...panes.map((p) => p.el.childElementCount));
+    this.grid.style.gridTemplateColumns = `repeat(${panes.length}, minmax(240px, 1fr))`;
+    this.grid.style.gridTemplateRows = `repeat(${rows}, auto)`;
+    for (const pane of panes) pane.el.style.gridRow = `1 / span ${rows}`;
+  }
+
+  private renderUndo(): void {
+    const can = this.model.get("can_undo_clear");
+    if (can && !this.undoRow) {
+      const undo = button("Undo", "Undo", "kaito-undo");
+      undo.addEventListener("click", () => this.model.send({ type: "undo_clear" }));
+      this.undoRow = h("div", { class: "kaito-message kaito-notice kaito-info", "data-role": "system" },
+        h("div", { class: "kaito-content kaito-plain" }, "Every pane cleared. "), undo);
+      this.notices.append(this.undoRow);
+    } else if (!can && this.undoRow) {
+      this.undoRow.remove();
+      this.undoRow = null;
+    }
+  }
+}

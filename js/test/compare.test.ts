@@ -1,0 +1,113 @@
+import { beforeEach, describe, expect, it } from "vitest";
+
+import { CompareView } from "../src/compare";
+import type { ChatMessage, ClientMessage, CompareState, PaneState, WidgetModel } from "../src/protocol";
+
+const paneState = (index: number, temperature: number, patch: Partial<PaneState> = {}): PaneState => ({
+  index, label: `temperature=${temperature}`, setting: { temperature }, messages: [], streaming_index: -1,
+  status: "ready", status_message: "", model: "tiny", endpoint_host: "127.0.0.1:8000", closed: false, ...patch,
+});
+
+/** anywidget's model for a CompareWidget, in memory. */
+class FakeCompareModel implements WidgetModel<CompareState> {
+  state: CompareState = {
+    kind: "compare", panes_state: [paneState(0, 0.2), paneState(1, 1.2)], compared: ["temperature"],
+    shared: { top_p: 0.9 }, closed: false, can_undo_clear: false, chat_id: "cell-c", restore_pending: false,
+  };
+  sent: ClientMessage[] = [];
+  private handlers = new Map<string, Set<(...a: any[]) => void>>();
+  get<K extends keyof CompareState>(k: K): CompareState[K] { return this.state[k]; }
+  set<K extends keyof CompareState>(k: K, v: CompareState[K]): void { this.state[k] = v; }
+  save_changes(): void {}
+  on(e: string, cb: (...a: any[]) => void): void {
+    if (!this.handlers.has(e)) this.handlers.set(e, new Set());
+    this.handlers.get(e)!.add(cb);
+  }
+  off(e?: string | null, cb?: ((...a: any[]) => void) | null): void { if (e && cb) this.handlers.get(e)?.delete(cb); }
+  send(m: ClientMessage): void { this.sent.push(m); }
+  pane(index: number, patch: Partial<PaneState>): void {
+    this.state.panes_state = this.state.panes_state.map((p) => (p.index === index ? { ...p, ...patch } : p));
+    this.handlers.get("change:panes_state")?.forEach((cb) => cb());
+  }
+  custom(msg: unknown): void { this.handlers.get("msg:custom")?.forEach((cb) => cb(msg, [])); }
+}
+
+const user = (content: string): ChatMessage => ({ role: "user", content });
+const reply = (content: string): ChatMessage => ({ role: "assistant", content, error: null, stopped: false,
+  stats: { ttft_ms: 100, completion_tokens: 3, tokens_per_s: 30, finish_reason: "stop" } });
+
+let model: FakeCompareModel;
+let root: HTMLElement;
+const pane = (i: number) => root.querySelector(`[data-pane-index="${i}"]`) as HTMLElement;
+
+beforeEach(() => {
+  document.body.replaceChildren();
+  model = new FakeCompareModel();
+  root = new CompareView(model, document.body).root;
+});
+
+describe("CompareView", () => {
+  it("draws one pane per setting, labelled, with the shared settings in the header", () => {
+    expect(root.querySelectorAll("[data-pane-index]")).toHaveLength(2);
+    expect(pane(1).querySelector(".kaito-pane-setting")!.textContent).toBe("temperature=1.2");
+    expect(root.querySelector(".kaito-shared")!.textContent).toBe("top_p=0.9");
+  });
+
+  it("sends one message to every pane, and routes each pane's tokens to that pane only", () => {
+    const box = root.querySelector("textarea")!;
+    expect(box.getAttribute("aria-label")).toBe("Message");
+    box.value = "hello";
+    box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
+    expect(model.sent).toEqual([{ type: "send", text: "hello" }]);
+    model.pane(0, { messages: [user("hello")], streaming_index: 1 });
+    model.pane(1, { messages: [user("hello")], streaming_index: 1 });
+    model.custom({ type: "delta", pane: 1, index: 1, offset: 0, text: "only in **one**" });
+    expect(pane(1).querySelector('[aria-busy="true"]')!.textContent).toContain("only in");
+    expect(pane(0).querySelector('[aria-busy="true"]')!.textContent).toBe("");
+    expect((root.querySelector('[aria-label="Stop all"]') as HTMLElement).hidden).toBe(false);
+    model.pane(1, { messages: [user("hello"), reply("only in **one**")], streaming_index: -1 });
+    expect(pane(1).querySelector('[data-role="assistant"] strong')!.textContent).toBe("one");
+    expect(pane(1).querySelector(".kaito-pane-stats")!.textContent).toContain("3 tokens");
+  });
+
+  it("asks for the text so far of a pane whose tokens arrived with a gap", () => {
+    model.pane(0, { messages: [user("q")], streaming_index: 1 });
+    model.custom({ type: "delta", pane: 0, index: 1, offset: 50, text: "late" });
+    expect(model.sent).toContainEqual({ type: "sync_request", pane: 0 });
+    model.custom({ type: "sync", pane: 0, index: 1, text: "the whole text so far" });
+    expect(pane(0).querySelector('[aria-busy="true"]')!.textContent).toContain("the whole text so far");
+  });
+
+  it("lays panes out as columns sharing rows, so the same turn lines up", () => {
+    model.pane(0, { messages: [user("a"), reply("short"), user("b")] });
+    const grid = root.querySelector(".kaito-compare-grid") as HTMLElement;
+    expect(grid.style.gridTemplateColumns).toBe("repeat(2, minmax(240px, 1fr))");
+    expect(grid.style.gridTemplateRows).toBe("repeat(4, auto)"); // header + three messages
+    expect(pane(1).style.gridRow).toBe("1 / span 4");
+  });
+
+  it("gives each pane its own Stop, Regenerate, Close and Continue, tagged with its index", () => {
+    model.pane(1, { messages: [user("q")], streaming_index: 1 });
+    const stop = pane(1).querySelector('[aria-label="Stop"]') as HTMLButtonElement;
+    expect(stop.hidden).toBe(false);
+    expect((pane(0).querySelector('[aria-label="Stop"]') as HTMLElement).hidden).toBe(true);
+    stop.click();
+    model.pane(1, { messages: [user("q"), reply("a")], streaming_index: -1 });
+    (pane(1).querySelector('[aria-label="Regenerate"]') as HTMLButtonElement).click();
+    (pane(0).querySelector('[aria-label="Close pane"]') as HTMLButtonElement).click();
+    (pane(1).querySelector('[aria-label="Continue as chat"]') as HTMLButtonElement).click();
+    expect(model.sent).toEqual([{ type: "stop", pane: 1 }, { type: "regenerate", pane: 1 },
+      { type: "close_pane", pane: 0 }, { type: "continue_with", pane: 1 }]);
+    model.pane(0, { closed: true });
+    expect(root.querySelectorAll("[data-pane-index]")).toHaveLength(1);
+    expect((pane(1).querySelector('[aria-label="Close pane"]') as HTMLElement).hidden).toBe(true); // the last one
+  });
+
+  it("shows a pane's error in that pane only", () => {
+    model.pane(1, { status: "error", status_message: "Workspace mistral is not ready" });
+    expect(pane(1).querySelector('[role="alert"]')!.textContent).toContain("not ready");
+    expect(pane(0).querySelector('[role="alert"]')).toBeNull();
+    model.custom({ type: "notice", pane: 0, text: "restored with a problem", level: "error" });
+    expect(pane(0).querySelector('[role="alert"]')!.textContent).toContain("restored with a problem");
+  });
+});

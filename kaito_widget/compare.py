@@ -1,0 +1,318 @@
+"""``CompareWidget``: one prompt, several settings side by side (the notebook face of a list of ComparePanes).
+
+Each pane is its own conversation with its own worker, so replies stream concurrently; one input box sends each
+message to every open pane. Like ChatWidget, the widget only translates controller events into synced state and
+coalesced messages (tagged with the pane's index), and browser intents into calls on the panes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import traitlets
+
+from . import params as P
+from . import transcript as T
+from .coalesce import DeltaCoalescer
+from .controller import Connected, Delta, Event, MessagesChanged, StatusChanged
+from .errors import ChatError
+from .face import NotebookFace
+from .panes import COMPARABLE, PARAMS, ComparePane, build_panes, pane_settings
+
+KIND = "compare"
+
+
+class CompareWidget(NotebookFace):
+    """Compare settings side by side: give one of temperature, top_p, max_tokens, system_prompt, model or workspace
+    as a list (one pane per value), or ``grid={...}`` over two of them (one pane per combination)."""
+
+    panes_state = traitlets.List(traitlets.Dict(), help="Per pane: label, setting, messages, streaming index, "
+                                 "status, model, closed").tag(sync=True)
+    compared = traitlets.List(traitlets.Unicode(), help="The parameters that differ between panes").tag(sync=True)
+    shared = traitlets.Dict(help="The settings all panes share, shown once in the header").tag(sync=True)
+    can_undo_clear = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(
+        self,
+        workspace: str | list[str] | None = None,
+        *,
+        namespace: str | None = None,
+        context: str | None = None,
+        kubeconfig: str | None = None,
+        base_url: str | None = None,
+        model: str | list[str] | None = None,
+        api_key: str | None = None,
+        temperature: float | list[float] = P.DEFAULTS["temperature"],
+        max_tokens: int | list[int] = P.DEFAULTS["max_tokens"],
+        top_p: float | list[float] = P.DEFAULTS["top_p"],
+        system_prompt: str | list[str] | None = None,
+        grid: dict[str, list[Any]] | None = None,
+        chat_id: str | None = None,
+        history: str = "restore",
+    ) -> None:
+        values = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens,
+                  "system_prompt": system_prompt, "model": model, "workspace": workspace}
+        settings = pane_settings(values, grid)  # checks every value before anything connects
+        on_cluster = workspace is not None or any("workspace" in s for s in settings)
+        if on_cluster == (base_url is not None):
+            raise ValueError(
+                "Give exactly one of workspace= (a Kaito workspace on your cluster, or a list of them) or base_url= "
+                "(an OpenAI-compatible server, e.g. base_url='http://127.0.0.1:8000/v1')."
+            )
+        if history not in ("restore", "fresh"):  # checked before connecting
+            raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
+        compared = list(settings[0])
+        fixed = {k: v for k, v in values.items() if k not in compared}
+        params = {k: v for k, v in fixed.items() if k in PARAMS}
+        self.namespace = namespace
+        self._panes: list[ComparePane] = build_panes(  # each controller checks its parameters here
+            settings, workspace=fixed.get("workspace"), namespace=namespace, context=context, kubeconfig=kubeconfig,
+            base_url=base_url, api_key=api_key, model=fixed.get("model"), params=params)
+        self._coalescers = [DeltaCoalescer(self._delta_sender(p.index)) for p in self._panes]
+        shared = {k: v for k, v in fixed.items() if v is not None}
+        super().__init__(chat_id=chat_id, history=history, kind=KIND, compared=compared, shared=shared,
+                         panes_state=[self._pane_state(p) for p in self._panes])
+        self.on_msg(self._on_browser_message)
+        for pane in self._panes:
+            pane.controller.subscribe(lambda event, pane=pane: self._on_event(pane, event))
+            pane.controller.connect()
+
+    # -- Python API ----------------------------------------------------------------------------------------------
+    @property
+    def panes(self) -> list[ComparePane]:
+        """The open panes, in order."""
+        return [p for p in self._panes if not p.closed]
+
+    def send(self, text: str) -> None:  # type: ignore[override]  # anywidget's send(content) is for custom messages
+        """Send ``text`` to every open pane; returns at once while the replies stream."""
+        if isinstance(text, dict):  # ipywidgets' custom-message API keeps working
+            super().send(text)
+            return
+        panes = self._ready_panes()
+        for pane in panes:
+            pane.send(text)
+
+    def ask(self, text: str, timeout: float | None = None) -> list[str]:
+        """Send ``text`` to every open pane, wait for all replies, return their texts in pane order.
+
+        A pane whose reply failed contributes its partial text (the error is in its last message, and shown in its
+        pane); only if every pane failed is ChatError raised, since then there is nothing to compare."""
+        for pane in self.panes:
+            pane.controller.wait_ready(timeout)
+        self.send(text)
+        if not self.wait(timeout):
+            self.stop()
+            raise TimeoutError(f"Not every reply completed within {timeout} s; they were stopped (partial text kept).")
+        replies = [p.messages[-1] if p.messages and p.messages[-1]["role"] == "assistant" else None
+                   for p in self.panes]
+        errors = [f"{p.label}: {r['error'] if r else 'no reply'}" for p, r in zip(self.panes, replies)
+                  if r is None or r.get("error")]
+        if errors and len(errors) == len(replies):
+            raise ChatError("Every pane failed: " + "; ".join(errors))
+        return [r["content"] if r else "" for r in replies]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until no pane is generating; True if all finished."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for pane in self.panes:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not pane.wait(left):
+                return False
+        return True
+
+    def stop(self) -> None:
+        """Stop all: every pane's reply stops and keeps its partial text."""
+        threads = [threading.Thread(target=p.stop, daemon=True) for p in self.panes]
+        for t in threads:  # in parallel: each stop may wait a moment for its stream to close
+            t.start()
+        for t in threads:
+            t.join()
+
+    def regenerate(self) -> None:
+        for pane in self.panes:
+            pane.regenerate()
+
+    def clear(self) -> None:
+        for pane in self.panes:
+            pane.controller.clear()
+
+    def undo_clear(self) -> bool:
+        return any([p.controller.undo_clear() for p in self.panes])
+
+    def set_param(self, name: str, value: Any) -> None:
+        """Change a shared parameter in every pane (a compared one stays as each pane has it)."""
+        if name in self.compared:
+            raise ValueError(f"{name} is what this comparison varies; each pane keeps its own value.")
+        for pane in self._panes:
+            pane.controller.set_param(name, value)
+        self.shared = {**self.shared, name: P.validate(name, value)}
+
+    def close_pane(self, index: int) -> None:
+        """Close one pane: its reply stops, it leaves the comparison (its index stays free)."""
+        pane = self._pane(index)
+        if len(self.panes) == 1 and not pane.closed:
+            raise ValueError("This is the last pane; close the widget instead.")
+        pane.closed = True
+        pane.controller.close()
+        self._update_pane(pane)
+        self._persist()
+
+    def continue_with(self, index: int) -> ComparePane:
+        """Keep only pane ``index`` and go on chatting with its setting alone."""
+        keep = self._pane(index)
+        for pane in self.panes:
+            if pane is not keep:
+                self.close_pane(pane.index)
+        return keep
+
+    def close(self) -> None:
+        for pane in getattr(self, "_panes", []):
+            pane.controller.close()
+        super().close()
+
+    def to_markdown(self) -> str:
+        """Each pane's conversation as Markdown, one section per pane."""
+        parts = [f"# Comparison: {', '.join(self.compared)}", ""]
+        for pane in self.panes:
+            body = pane.to_markdown().split("\n", 1)[-1]  # without its own "# Chat with …" title
+            parts += [f"## Pane {pane.index + 1}: {pane.label} ({pane.model or 'model'})", "", body.strip(), ""]
+        return "\n".join(parts).rstrip() + "\n"
+
+    # -- transcript hooks --------------------------------------------------------------------------------------------
+    def _transcript(self) -> dict[str, Any]:
+        panes = []
+        for pane in self._panes:
+            c = pane.controller
+            saved = T.build(c.messages, model=c.model, params=c.params, workspace=pane.workspace,
+                            namespace=self.namespace)
+            panes.append({**saved, "label": pane.label, "setting": pane.setting, "closed": pane.closed})
+        return {"version": T.SCHEMA_VERSION, "kind": KIND, "compared": list(self.compared), "panes": panes}
+
+    def _reader_text(self) -> str:
+        parts = [f"kaito-widget comparison of {', '.join(self.compared)}: {len(self.panes)} panes.", ""]
+        for pane in self.panes:
+            parts += [f"════ Pane {pane.index + 1}: {pane.label} ════",
+                      T.reader_text(pane.messages, model=pane.model, workspace=pane.workspace)]
+        return "\n".join(parts)
+
+    def _export_name(self) -> str:
+        return f"compare-{'-'.join(self.compared)}.md"
+
+    def _restore(self, data: Any) -> None:
+        """A view found this comparison's transcript in the notebook: give each pane back its own history
+        (matched by setting label; untrusted input, checked pane by pane)."""
+        if not self.restore_pending:
+            return
+        self.restore_pending = False
+        if data is None or any(p.messages or p.controller.generating for p in self._panes):
+            return
+        saved = data.get("panes") if isinstance(data, dict) else None
+        if not isinstance(saved, list):
+            self._notice("The transcript saved in this notebook is not a comparison; it was not restored.", "error")
+            return
+        by_label = {s.get("label"): s for s in saved if isinstance(s, dict) and isinstance(s.get("label"), str)}
+        for pane in self._panes:
+            entry = by_label.pop(pane.label, None)
+            if entry is None:
+                continue
+            try:
+                loaded = T.parse(entry)
+            except T.TranscriptError as exc:
+                self._notice(f"Pane {pane.label}: the saved transcript could not be restored: {exc}", "error")
+                continue
+            pane.controller.load_history(loaded.messages)
+            for problem in loaded.problems:
+                self._notice(f"Pane {pane.label}, while restoring: {problem}.", "error")
+        if by_label:
+            names = ", ".join(sorted(str(k) for k in by_label))
+            self._notice(f"Saved panes with no matching pane now were not restored: {names}.")
+
+    # -- controller → traits and messages --------------------------------------------------------------------------
+    def _pane(self, index: Any) -> ComparePane:
+        if not isinstance(index, int) or not 0 <= index < len(self._panes):
+            raise ValueError(f"There is no pane {index!r}; panes are numbered 0 to {len(self._panes) - 1}.")
+        return self._panes[index]
+
+    def _ready_panes(self) -> list[ComparePane]:
+        panes = self.panes
+        busy = [p.label for p in panes if p.controller.generating]
+        if busy:
+            raise ChatError(f"Still generating in {', '.join(busy)}: wait for the replies, or Stop all first.")
+        return panes
+
+    @staticmethod
+    def _pane_state(pane: ComparePane, streaming_index: int = -1) -> dict[str, Any]:
+        c = pane.controller
+        return {
+            "index": pane.index, "label": pane.label, "setting": pane.setting, "messages": c.messages,
+            "streaming_index": streaming_index, "status": "closed" if pane.closed else c.status,
+            "status_message": c.status_message, "model": c.model or "", "endpoint_host": c.endpoint_host,
+            "closed": pane.closed,
+        }
+
+    def _update_pane(self, pane: ComparePane, **changes: Any) -> None:
+        with self._lock:
+            state = list(self.panes_state)
+            entry = {**state[pane.index], **self._pane_state(pane, state[pane.index]["streaming_index"]), **changes}
+            state[pane.index] = entry
+            self.panes_state = state
+
+    def _on_event(self, pane: ComparePane, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, Delta):
+                self._coalescers[pane.index].push(event.index, event.offset, event.text)
+            elif isinstance(event, MessagesChanged):
+                self._coalescers[pane.index].flush()  # the last tokens go before the commit that ends the stream
+                with self.hold_sync():
+                    self._update_pane(pane, messages=event.messages, streaming_index=event.streaming_index)
+                    self.can_undo_clear = any(p.controller.can_undo_clear for p in self.panes)
+                if event.streaming_index == -1 and not any(p.controller.generating for p in self.panes):
+                    self._persist()  # once every pane has finished its turn (or on clear, restore)
+            elif isinstance(event, (StatusChanged, Connected)):
+                self._update_pane(pane)
+
+    def _delta_sender(self, index: int):
+        def send(reply_index: int, offset: int, text: str) -> None:
+            NotebookFace.send(self, {"type": "delta", "pane": index, "index": reply_index, "offset": offset,
+                                     "text": text})
+        return send
+
+    # -- browser → panes -----------------------------------------------------------------------------------------
+    def _on_browser_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        kind = content.get("type")
+        pane_index = content.get("pane")
+        try:
+            if kind == "send":
+                self.send(str(content.get("text", "")))
+            elif kind == "stop":
+                if pane_index is None:
+                    self.stop()
+                else:
+                    self._pane(pane_index).stop()
+            elif kind == "regenerate":
+                self._pane(pane_index).regenerate()
+            elif kind == "close_pane":
+                self.close_pane(pane_index)
+            elif kind == "continue_with":
+                self.continue_with(pane_index)
+            elif kind == "clear":
+                self.clear()
+            elif kind == "undo_clear":
+                self.undo_clear()
+            elif kind == "restore":
+                self._restore(content.get("transcript"))
+            elif kind == "persist_unavailable":
+                self._persist_unavailable()
+            elif kind == "export":
+                self._download()
+            elif kind == "sync_request":
+                index, text = self._pane(pane_index).controller.streaming_text()
+                if index >= 0:
+                    NotebookFace.send(self, {"type": "sync", "pane": pane_index, "index": index, "text": text})
+        except Exception as exc:  # a refused action is shown in the widget, never lost in the kernel log
+            self._notice(str(exc), "error", **({"pane": pane_index} if isinstance(pane_index, int) else {}))
+
+
+__all__ = ["CompareWidget", "ComparePane", "COMPARABLE"]

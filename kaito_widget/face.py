@@ -1,0 +1,142 @@
+"""What every notebook face (ChatWidget, CompareWidget) shares: the frontend bundle, the chat id its transcript is
+kept under in the notebook, the output a reader without a kernel still reads, notices, and export to a file."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+STATIC = Path(__file__).parent / "static"
+# The output mime type naming the chat an output shows; js/src/lab/bridge.ts reads it.
+CHAT_MIME = "application/vnd.kaito-widget.chat+json"
+
+# Shown instead of the chat when the package was installed without its built frontend (e.g. a bare source tree).
+_MISSING_FRONTEND_ESM = """
+export default { render({ el }) {
+  el.textContent = "kaito-widget's frontend is not built. Reinstall with `pip install .` from a source checkout " +
+    "(it needs Node.js and npm to build js/), or install a released wheel.";
+} };
+"""
+
+
+def _static(name: str, fallback: str) -> Path | str:
+    path = STATIC / name
+    return path if path.exists() else fallback
+
+
+class NotebookFace(anywidget.AnyWidget):
+    """Base of the notebook faces. Subclasses give ``kind`` and implement the transcript hooks below."""
+
+    _esm = _static("widget.js", _MISSING_FRONTEND_ESM)
+    _css = _static("widget.css", "")
+
+    kind = traitlets.Unicode("chat", help="Which view the frontend draws: chat | compare").tag(sync=True)
+    closed = traitlets.Bool(False).tag(sync=True)
+    chat_id = traitlets.Unicode("", help="Key of this chat's transcript in the notebook's metadata").tag(sync=True)
+    restore_pending = traitlets.Bool(False, help="A view should fetch this chat's saved transcript").tag(sync=True)
+
+    def __init__(self, *, chat_id: str | None, history: str, **traits: Any) -> None:
+        if history not in ("restore", "fresh"):
+            raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
+        self.history = history
+        self._told_unsaved = False
+        self._display_id: str | None = None  # set when displayed; the reader text of that output is refreshed
+        self._lock = threading.RLock()  # trait updates come from worker threads and the kernel's threads
+        super().__init__(chat_id=chat_id or _default_chat_id(), restore_pending=history == "restore", **traits)
+
+    # -- transcript hooks ------------------------------------------------------------------------------------------
+    def _transcript(self) -> dict[str, Any]:
+        """The saved form (kept in the notebook, written by to_json)."""
+        raise NotImplementedError
+
+    def _reader_text(self) -> str:
+        """The plain-text transcript a reader without a kernel sees."""
+        raise NotImplementedError
+
+    def _export_name(self) -> str:
+        raise NotImplementedError
+
+    def to_markdown(self) -> str:
+        raise NotImplementedError
+
+    # -- export ------------------------------------------------------------------------------------------------------
+    def to_json(self) -> str:
+        """The transcript as JSON (messages, model, workspace, parameters): never a key, token or URL."""
+        return json.dumps(self._transcript(), indent=2, ensure_ascii=False)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the transcript to ``path``: Markdown for ``.md``, JSON (loadable again) for ``.json``."""
+        path = Path(path)
+        if path.suffix.lower() not in (".md", ".json"):
+            raise ValueError(f"save() writes .md or .json files; got {path.name!r}.")
+        text = self.to_markdown() if path.suffix.lower() == ".md" else self.to_json()
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    # -- the output in the notebook --------------------------------------------------------------------------------
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        from IPython.display import display
+
+        if self._display_id is None:
+            self._display_id = uuid.uuid4().hex
+        display(self._output_bundle(), raw=True, display_id=self._display_id)
+
+    def _output_bundle(self) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_()
+        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        data["text/plain"] = self._reader_text()
+        # Names the chat, so the JupyterLab extension can show its saved transcript once the widget is gone.
+        data[CHAT_MIME] = {"chat_id": self.chat_id}
+        return data
+
+    def _persist(self) -> None:
+        """Hand the transcript to the notebook (the extension writes it into the metadata) and refresh the reader
+        text of the output: the live view is redrawn from the widget's state and keeps what the user was typing."""
+        super().send({"type": "persist", "chat_id": self.chat_id, "transcript": self._transcript()})
+        if self._display_id is not None:
+            from IPython.display import update_display
+
+            update_display(self._output_bundle(), raw=True, display_id=self._display_id)
+
+    # -- messages to the views ---------------------------------------------------------------------------------------
+    def _notice(self, text: str, level: str = "info", **extra: Any) -> None:
+        super().send({"type": "notice", "text": text, "level": level, **extra})
+
+    def _persist_unavailable(self) -> None:
+        if not self._told_unsaved:
+            self._told_unsaved = True
+            self._notice("This frontend cannot keep the transcript in the notebook (JupyterLab 4 and Notebook 7 with "
+                         "kaito-widget installed can). Export and .save() still work.")
+
+    def _download(self) -> None:
+        super().send({"type": "download", "filename": self._export_name(), "text": self.to_markdown()})
+
+
+_current_execution = {"msg_id": "", "chats": 0}  # chats created by the execute request running now
+
+
+def _default_chat_id() -> str:
+    """The executing cell's id (JupyterLab and Notebook 7 send it with each execute request), so re-running the
+    cell finds its transcript again; a second chat in the same cell gets "-2", and so on. Elsewhere: random."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        parent = shell.kernel.get_parent() if shell is not None and hasattr(shell, "kernel") else None
+        cell_id = ((parent or {}).get("metadata") or {}).get("cellId")
+        msg_id = ((parent or {}).get("header") or {}).get("msg_id", "")
+    except Exception:  # not in a kernel, or an older one
+        cell_id = None
+    if not isinstance(cell_id, str) or not cell_id:
+        return uuid.uuid4().hex
+    if _current_execution["msg_id"] != msg_id:
+        _current_execution.update(msg_id=msg_id, chats=0)
+    _current_execution["chats"] += 1
+    n = _current_execution["chats"]
+    return cell_id if n == 1 else f"{cell_id}-{n}"

@@ -1,0 +1,226 @@
+"""The panes of a comparison: which settings to compare, and one conversation per setting.
+
+``CompareWidget(temperature=[0.2, 0.7, 1.2])`` compares one parameter; ``grid={"temperature": [...], "top_p": [...]}``
+compares every combination of two. Each pane owns a ChatController (its own history and worker thread), so panes
+stream concurrently; panes on the same workspace share one discovery instead of each resolving it again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any, Callable
+
+from . import params as P
+from .controller import ChatController
+from .discovery import workspace_resolver
+from .errors import ChatError
+from .transport import Endpoint
+
+PARAMS = ("temperature", "top_p", "max_tokens", "system_prompt")  # sampling settings a controller takes
+COMPARABLE = (*PARAMS, "model", "workspace")
+MAX_PANES = 8  # a notebook cell shows about four side by side; eight is already a scroll
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple))
+
+
+def _check_value(name: str, value: Any) -> Any:
+    if name in PARAMS:
+        return P.validate(name, value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"Each {name} to compare must be a non-empty string; got {value!r}.")
+    return value
+
+
+def pane_settings(values: dict[str, Any], grid: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The compared values of each pane, in order: one pane per value of the one list-valued parameter, or one per
+    combination of the ``grid`` parameters. Raises ValueError (ParameterError for a bad value) naming the fix."""
+    listed = [name for name in COMPARABLE if _is_list(values.get(name))]
+    if grid is not None:
+        if listed:
+            raise ValueError(f"Give {listed[0]} either as a list or in grid=, not both.")
+        if not isinstance(grid, dict) or not 1 <= len(grid) <= 2:
+            raise ValueError("grid= takes one or two parameters, e.g. grid={'temperature': [0.2, 1.0], "
+                             "'top_p': [0.5, 0.95]}.")
+        axes = dict(grid)
+    elif len(listed) > 1:
+        raise ValueError(f"{' and '.join(listed)} are all lists: compare one parameter, or every combination with "
+                         f"grid={{{', '.join(f'{n!r}: [...]' for n in listed)}}}.")
+    elif listed:
+        axes = {listed[0]: values[listed[0]]}
+    else:
+        raise ValueError("Nothing to compare: give one parameter as a list, e.g. CompareWidget(..., "
+                         "temperature=[0.2, 0.7, 1.2]); comparable: " + ", ".join(COMPARABLE) + ".")
+    for name, options in axes.items():
+        if name not in COMPARABLE:
+            raise ValueError(f"{name!r} cannot be compared; comparable: {', '.join(COMPARABLE)}.")
+        if not _is_list(options) or not options:
+            raise ValueError(f"grid[{name!r}] must be a non-empty list of values.")
+    checked = {name: [_check_value(name, v) for v in options] for name, options in axes.items()}
+    settings = [dict(zip(checked, combo)) for combo in itertools.product(*checked.values())]
+    if len(settings) > MAX_PANES:
+        raise ValueError(f"{len(settings)} panes is too many to read side by side; compare at most {MAX_PANES}.")
+    return settings
+
+
+def setting_label(setting: dict[str, Any]) -> str:
+    """What a pane's header says it is, e.g. ``temperature=0.2 · top_p=0.5``."""
+    def show(value: Any) -> str:
+        if isinstance(value, str):
+            text = value if len(value) <= 32 else value[:31] + "…"
+            return f'"{text}"' if " " in text or not text else text
+        return repr(value)
+
+    return " · ".join(f"{name}={show(value)}" for name, value in setting.items())
+
+
+class SharedResolver:
+    """Resolve a workspace once for several panes: the first pane to ask does the discovery, the others wait for
+    its result (and see its progress). A failure is not remembered, so the next send retries."""
+
+    def __init__(self, resolve: Callable[..., Endpoint]) -> None:
+        self._resolve = resolve
+        self._lock = threading.Lock()
+        self._endpoint: Endpoint | None = None
+        self._running: threading.Event | None = None
+        self._error: BaseException | None = None
+        self._listeners: list[Callable[[str], None]] = []
+
+    def __call__(self, progress: Callable[[str], None], cancel: threading.Event) -> Endpoint:
+        with self._lock:
+            if self._endpoint is not None:
+                return self._endpoint
+            self._listeners.append(progress)
+            leader = self._running is None
+            if leader:
+                self._running, self._error = threading.Event(), None
+            running = self._running
+        try:
+            if leader:
+                try:
+                    endpoint = self._resolve(self._broadcast, cancel)
+                    with self._lock:
+                        self._endpoint = endpoint
+                except BaseException as exc:
+                    with self._lock:
+                        self._error = exc
+                    raise
+                finally:
+                    with self._lock:
+                        self._running = None
+                    running.set()
+                return endpoint
+            while not running.wait(0.2):
+                if cancel.is_set():
+                    raise ChatError("Stopped waiting for the workspace.")
+            with self._lock:
+                if self._endpoint is not None:
+                    return self._endpoint
+                error = self._error
+            raise error if error is not None else ChatError("Connecting failed.")
+        finally:
+            with self._lock:
+                if progress in self._listeners:
+                    self._listeners.remove(progress)
+
+    def _broadcast(self, message: str) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(message)
+
+
+class ComparePane:
+    """One setting's conversation: ChatWidget-like (send, ask, stop, regenerate, messages, to_markdown…)."""
+
+    def __init__(self, index: int, setting: dict[str, Any], controller: ChatController,
+                 connection: dict[str, Any]) -> None:
+        self.index = index
+        self.setting = dict(setting)
+        self.label = setting_label(setting)
+        self.controller = controller
+        self._connection = connection  # how to reach the model again, for to_chat(); never shown or saved
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"<ComparePane {self.index}: {self.label}, {len(self.messages)} messages>"
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return self.controller.messages
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.controller.params
+
+    @property
+    def model(self) -> str | None:
+        return self.controller.model
+
+    @property
+    def workspace(self) -> str | None:
+        return self._connection.get("workspace")
+
+    @property
+    def status(self) -> str:
+        return self.controller.status
+
+    def send(self, text: str) -> int:
+        return self.controller.send(text)
+
+    def ask(self, text: str, timeout: float | None = None) -> str:
+        self.controller.wait_ready(timeout)
+        return self.controller.ask(text, timeout=timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.controller.wait(timeout)
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def regenerate(self) -> int:
+        return self.controller.regenerate()
+
+    def history(self) -> list[dict[str, str]]:
+        return self.controller.history()
+
+    def to_markdown(self) -> str:
+        return self.controller.to_markdown()
+
+    def to_chat(self, **kwargs: Any):  # -> ChatWidget (imported late: faces depend on panes, not the reverse)
+        """A ChatWidget that continues this pane's conversation alone, with its setting."""
+        from .widget import ChatWidget
+
+        p = self.controller.params
+        args = {**self._connection, "model": self.controller.model, "temperature": p["temperature"],
+                "top_p": p["top_p"], "max_tokens": p["max_tokens"], "system_prompt": p["system_prompt"],
+                "history": "fresh", **kwargs}
+        chat = ChatWidget(**args)
+        chat.controller.load_history(self.controller.messages)
+        return chat
+
+
+def build_panes(settings: list[dict[str, Any]], *, workspace: str | None, namespace: str | None,
+                context: str | None, kubeconfig: str | None, base_url: str | None, api_key: str | None,
+                model: str | None, params: dict[str, Any]) -> list[ComparePane]:
+    """One pane (with its own controller) per setting; panes on the same workspace share its discovery."""
+    resolvers: dict[str, SharedResolver] = {}
+    panes = []
+    for index, setting in enumerate(settings):
+        ws = setting.get("workspace", workspace)
+        connection: dict[str, Any] = {"namespace": namespace, "context": context, "kubeconfig": kubeconfig}
+        if ws is not None:
+            if ws not in resolvers:
+                resolvers[ws] = SharedResolver(workspace_resolver(ws, namespace=namespace, context=context,
+                                                                  kubeconfig=kubeconfig))
+            controller_args: dict[str, Any] = {"resolver": resolvers[ws]}
+            connection["workspace"] = ws
+        else:
+            controller_args = {"base_url": base_url, "api_key": api_key}
+            connection.update(base_url=base_url, api_key=api_key)
+        pane_params = {**params, **{k: v for k, v in setting.items() if k in PARAMS}}
+        controller = ChatController(model=setting.get("model", model), **controller_args, **pane_params)
+        panes.append(ComparePane(index, setting, controller, connection))
+    return panes

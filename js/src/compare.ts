@@ -63,7 +63,7 @@ class PaneView {
     );
     this.el = h("div", { class: "kaito-pane", "data-pane-index": String(pane), role: "group", "aria-label": state.label },
       header);
-    this.messages = new MessageList(this.el, () => send({ type: "sync_request", pane }));
+    this.messages = new MessageList(this.el, () => send({ type: "sync_request", pane }), () => null, String(pane));
   }
 
   get generating(): boolean {

@@ -8,7 +8,7 @@ import { decorateMessage, h, messageElement } from "./messages";
 import { MarkdownStream } from "./renderer";
 
 /** Filled only when a benchmark sets globalThis.__KAITO_BENCH__ = []: one entry per delta message rendered. */
-type BenchEntry = { chars: number; ms: number; t: number };
+type BenchEntry = { chars: number; ms: number; t: number; source: string };
 
 export type StreamMessage =
   | { type: "delta"; index: number; offset: number; text: string }
@@ -33,11 +33,13 @@ export class MessageList {
    * @param container where message elements go (appended; other children, e.g. a header, are left alone)
    * @param askForSync asks Python for the whole reply so far (a view opened mid-reply, or a gap in the deltas)
    * @param keep a child to keep when the conversation is cleared (the Undo notice)
+   * @param source names this list in benchmark entries (a compare pane's index)
    */
   constructor(
     private container: HTMLElement,
     private askForSync: () => void,
     private keep: () => Element | null = () => null,
+    private source = "chat",
   ) {}
 
   requestSync(): void {
@@ -111,7 +113,7 @@ export class MessageList {
     const t0 = bench ? performance.now() : 0;
     live.stream.append(fresh);
     live.received = Math.max(live.received, msg.offset + codePointLength(msg.text));
-    if (bench) bench.push({ chars: live.received, ms: performance.now() - t0, t: t0 });
+    if (bench) bench.push({ chars: live.received, ms: performance.now() - t0, t: t0, source: this.source });
     return true;
   }
 

@@ -14,6 +14,8 @@ HELP = """Commands:
   /status               model, endpoint and parameters
   /set NAME VALUE       set temperature (0–2), top_p (0–1), max_tokens (≥ 1) or system_prompt
   /quit                 end the session"""
+# What /quit says in the notebook; the terminal passes its own words (there is no cell to run again).
+QUIT_TEXT = "Session ended. Run the cell again to start a new chat."
 
 
 @dataclass(frozen=True)
@@ -27,17 +29,23 @@ def is_command(text: str) -> bool:
     return text.lstrip().startswith("/")
 
 
-def run_command(controller: ChatController, text: str) -> CommandResult:
-    """Run one slash command against the controller and say what happened."""
+def run_command(
+    controller: ChatController, text: str, *, help_text: str = HELP, quit_text: str = QUIT_TEXT,
+    workspace: str | None = None, namespace: str | None = None,
+) -> CommandResult:
+    """Run one slash command against the controller and say what happened.
+
+    The keyword arguments let each face word /help and /quit its own way and name the workspace in /status.
+    """
     name, _, rest = text.strip()[1:].partition(" ")
     name, rest = name.lower(), rest.strip()
     if name in ("help", "?"):
-        return CommandResult(HELP)
+        return CommandResult(help_text)
     if name == "clear":
         controller.clear()
         return CommandResult("Conversation cleared.")
     if name == "status":
-        return CommandResult(status_text(controller))
+        return CommandResult(status_text(controller, workspace=workspace, namespace=namespace))
     if name == "set":
         key, _, value = rest.partition(" ")
         if not key:
@@ -50,15 +58,19 @@ def run_command(controller: ChatController, text: str) -> CommandResult:
         return CommandResult(f"{key} = {parsed}")
     if name in ("quit", "exit"):
         controller.close()
-        return CommandResult("Session ended. Run the cell again to start a new chat.", quit=True)
+        return CommandResult(quit_text, quit=True)
     return CommandResult(f"Unknown command /{name}. Type /help for the list.", "error")
 
 
-def status_text(controller: ChatController) -> str:
+def status_text(controller: ChatController, *, workspace: str | None = None, namespace: str | None = None) -> str:
+    """Where the chat goes and with which settings; the workspace lines only when the chat has one."""
     p = controller.params
+    where = [f"workspace: {workspace}", f"namespace: {namespace or '(from the kubeconfig context)'}"]
     lines = [
+        *(where if workspace else []),
         f"model: {controller.model or '(not connected)'}",
         f"endpoint: {controller.endpoint_host or '(not connected)'}",
+        *([f"api: {controller.api_mode}"] if controller.endpoint_host else []),
         f"status: {controller.status}" + (f" — {controller.status_message}" if controller.status_message else ""),
         *(f"{name}: {p[name]}" for name in SPECS),
         f"system_prompt: {p['system_prompt'] or '(none)'}",

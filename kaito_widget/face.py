@@ -12,6 +12,8 @@ from typing import Any
 import anywidget
 import traitlets
 
+from . import transcript as T
+
 STATIC = Path(__file__).parent / "static"
 # The output mime type naming the chat an output shows; js/src/lab/bridge.ts reads it.
 CHAT_MIME = "application/vnd.kaito-widget.chat+json"
@@ -72,12 +74,7 @@ class NotebookFace(anywidget.AnyWidget):
 
     def save(self, path: str | Path) -> Path:
         """Write the transcript to ``path``: Markdown for ``.md``, JSON (loadable again) for ``.json``."""
-        path = Path(path)
-        if path.suffix.lower() not in (".md", ".json"):
-            raise ValueError(f"save() writes .md or .json files; got {path.name!r}.")
-        text = self.to_markdown() if path.suffix.lower() == ".md" else self.to_json()
-        path.write_text(text, encoding="utf-8")
-        return path
+        return T.save_file(path, markdown=self.to_markdown, data=self._transcript)
 
     # -- the output in the notebook --------------------------------------------------------------------------------
     def _ipython_display_(self, **kwargs: Any) -> None:

@@ -7,9 +7,11 @@ through the same sanitizer as model output. Nothing secret is ever written: no k
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from . import params as P
 
@@ -168,3 +170,16 @@ def reader_text(messages: list[dict[str, Any]], *, model: str | None, workspace:
     if len(text) > READER_TEXT_LIMIT:  # the full transcript is in the notebook's metadata anyway
         text = "…(earlier turns omitted)\n" + text[-READER_TEXT_LIMIT:]
     return text
+
+
+def save_file(path: str | Path, *, markdown: Callable[[], str], data: Callable[[], dict[str, Any]],
+              what: str = "save()") -> Path:
+    """Write a transcript file: Markdown for ``.md``, JSON (loadable again) for ``.json``; anything else is refused
+    before a file is touched. ``what`` names the caller in the error (``save()``, ``/save``)."""
+    path = Path(path).expanduser()
+    suffix = path.suffix.lower()
+    if suffix not in (".md", ".json"):
+        raise ValueError(f"{what} writes .md (Markdown) or .json files; got {path.name!r}.")
+    text = markdown() if suffix == ".md" else json.dumps(data(), indent=2, ensure_ascii=False)
+    path.write_text(text, encoding="utf-8")
+    return path

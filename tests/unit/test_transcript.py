@@ -38,7 +38,7 @@ def test_save_markdown_and_refuse_other_formats(fake: FakeOpenAI, tmp_path: Path
     w.ask("hello", timeout=10)
     md = w.save(tmp_path / "chat.md").read_text()
     assert md.startswith("# Chat with base-model") and "### You\n\nhello" in md
-    with pytest.raises(ValueError, match="save\\(\\) writes .md or .json"):
+    with pytest.raises(ValueError, match="save\\(\\) writes .md \\(Markdown\\) or .json"):
         w.save(tmp_path / "chat.txt")
     with pytest.raises(ValueError, match="load\\(\\) reads the .json"):
         ChatWidget.load(tmp_path / "chat.md", base_url=fake.base_url)

@@ -1,0 +1,7 @@
+"""``python -m kaito_widget``: the same terminal chat as the ``kaito-chat`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

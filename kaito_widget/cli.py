@@ -1,0 +1,352 @@
+"""``kaito-chat``: the terminal face of a ChatController.
+
+Interactive when stdin is a terminal (banner, ``> `` prompt, streamed replies, slash commands, Ctrl+C stops a reply);
+otherwise the whole input is one message and only the reply is printed, for scripts and pipes. Like the widget it
+never prints a secret: the API key comes from ``$KAITO_WIDGET_API_KEY`` (not a flag, which would leak into shell
+history and ``ps``), and endpoints are shown as host and port, or as the workspace's name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import transcript as T
+from .commands import CommandResult, is_command, run_command
+from .controller import ChatController, Delta, Event, StatusChanged
+from .discovery import workspace_resolver
+from .errors import ChatError
+from .params import DEFAULTS, ParameterError
+from .params import parse as parse_param
+from .transport import API_KEY_ENV, normalize_base_url
+
+PROG = "kaito-chat"
+PROMPT = "> "
+HISTORY_FILE = ".kaito_chat_history"  # in the home directory
+HISTORY_LENGTH = 1000
+QUIT_WORDS = ("quit", "exit")  # typed without a slash, as in most REPLs
+STOPPED_MARKER = "[stopped]"
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+HELP = """Commands:
+  /help                 this help
+  /clear                clear the conversation
+  /status               workspace, endpoint, model and parameters
+  /set NAME VALUE       set temperature (0–2), top_p (0–1), max_tokens (≥ 1) or system_prompt
+  /save PATH            save the conversation: PATH.md (Markdown) or PATH.json (loadable in the widget)
+  /quit, /exit          end the session (so do quit, exit and Ctrl+D)
+Ctrl+C stops a reply and keeps what arrived; at the prompt it ends the session."""
+
+
+# -- command line ------------------------------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line naming what is wrong (argparse's default adds the whole usage first); exit code 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_redact_unrecognized(message)}\n")
+
+
+def _redact_unrecognized(message: str) -> str:
+    """argparse repeats unknown arguments verbatim: name the options only, since their values may be secrets
+    (``--api-key sk-…`` is the likeliest one)."""
+    prefix = "unrecognized arguments: "
+    if not message.startswith(prefix):
+        return message
+    names = [arg.split("=", 1)[0] for arg in message[len(prefix):].split() if arg.startswith("-")]
+    message = f"unrecognized option {', '.join(names)}" if names else "unexpected extra arguments"
+    if "--api-key" in names:
+        message += f"; a server that needs a key gets it from ${API_KEY_ENV} (not the command line, where it leaks)"
+    return message
+
+
+def _param(name: str) -> Callable[[str], Any]:
+    """An argparse type that checks a sampling parameter with the same validator as the widget and /set."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse_param(name, text)[1]
+        except ParameterError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _base_url(text: str) -> str:
+    try:
+        return normalize_base_url(text)
+    except ValueError:  # the message would repeat the URL, which may carry credentials
+        raise argparse.ArgumentTypeError("must be an http(s) URL such as http://127.0.0.1:8000/v1") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog=PROG,
+        description="Chat in the terminal with a model served by a Kaito workspace or any OpenAI-compatible server.",
+        epilog=f"A server that needs an API key gets it from ${API_KEY_ENV}. When stdin is not a terminal, the whole "
+               "input is sent as one message and only the reply is printed.",
+    )
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--workspace-name", metavar="NAME", help="the Kaito workspace (or InferenceSet) to chat with")
+    target.add_argument("--base-url", metavar="URL", type=_base_url,
+                        help="an OpenAI-compatible server instead, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("-n", "--namespace", help="the workspace's namespace (default: the kubeconfig context's)")
+    p.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    p.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
+    p.add_argument("--model", metavar="ID", help="model or LoRA adapter id (default: the server's base model)")
+    p.add_argument("--temperature", metavar="T", type=_param("temperature"), default=DEFAULTS["temperature"],
+                   help="0.0–2.0 (default: %(default)s)")
+    p.add_argument("--max-tokens", metavar="N", type=_param("max_tokens"), default=DEFAULTS["max_tokens"],
+                   help="≥ 1 (default: %(default)s)")
+    p.add_argument("--top-p", metavar="P", type=_param("top_p"), default=DEFAULTS["top_p"],
+                   help="0.0–1.0 (default: %(default)s)")
+    p.add_argument("--system-prompt", metavar="TEXT", help="instructions sent before the conversation")
+    return p
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.base_url and (args.namespace or args.kubeconfig or args.context):
+        parser.error("--namespace, --kubeconfig and --context only apply with --workspace-name")
+    return args
+
+
+def make_controller(args: argparse.Namespace) -> ChatController:
+    """The controller for the parsed arguments, reaching a workspace the same way ChatWidget does."""
+    resolver = None
+    if args.workspace_name:
+        resolver = workspace_resolver(args.workspace_name, namespace=args.namespace, context=args.context,
+                                      kubeconfig=args.kubeconfig)
+    return ChatController(
+        base_url=args.base_url, resolver=resolver, model=args.model, temperature=args.temperature,
+        top_p=args.top_p, max_tokens=args.max_tokens, system_prompt=args.system_prompt,
+    )
+
+
+# -- output ------------------------------------------------------------------------------------------------------------
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def warn(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class ReplyPrinter:
+    """Writes a reply's tokens to stdout as they arrive (on the controller's worker thread), only while armed:
+    once a reply is stopped, a token still in flight must not land after the ``[stopped]`` marker."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._armed = False
+        self._at_line_start = True
+        self._last_progress = ""
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Delta):
+            with self._lock:
+                if self._armed and event.text:
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+                    self._at_line_start = event.text.endswith("\n")
+        elif isinstance(event, StatusChanged) and event.status == "connecting":
+            # Waiting for a workspace can take minutes (weights loading): say why, once per new reason.
+            if event.message and event.message != "Connecting…" and event.message != self._last_progress:
+                self._last_progress = event.message
+                warn(event.message)
+
+    def arm(self) -> None:
+        with self._lock:
+            self._armed, self._at_line_start = True, True
+
+    def disarm(self) -> None:
+        """Stop printing, and end the reply's line so what follows starts on its own."""
+        with self._lock:
+            self._armed = False
+            if not self._at_line_start:
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                self._at_line_start = True
+
+
+# -- the session -------------------------------------------------------------------------------------------------------
+class Session:
+    """One terminal conversation: connect, then either a prompt loop or one piped message."""
+
+    def __init__(self, controller: ChatController, workspace: str | None = None, namespace: str | None = None) -> None:
+        self.controller = controller
+        self.workspace, self.namespace = workspace, namespace
+        self.printer = ReplyPrinter()
+        controller.subscribe(self.printer.on_event)
+
+    def connect(self) -> bool:
+        """Connect (waiting for a workspace that is still loading); on failure say why on stderr."""
+        try:
+            self.controller.wait_ready()
+        except ChatError as exc:
+            warn(f"{PROG}: {exc}")
+            return False
+        return True
+
+    def banner(self) -> str:
+        c = self.controller
+        where = f"workspace: {self.workspace}" if self.workspace else c.endpoint_host
+        return f"Connected to {where} (model: {c.model})"
+
+    def reply(self, text: str) -> dict[str, Any] | None:
+        """Send ``text`` and stream the reply; Ctrl+C stops it, keeping the partial text in the history.
+
+        Returns the finished reply message (with ``error`` / ``stopped``), or None if it could not be sent.
+        """
+        c = self.controller
+        before = len(c.messages)
+        self.printer.arm()
+        try:
+            c.send(text)
+            while not c.wait(0.1):  # a timeout, so Ctrl+C is handled promptly on every platform
+                pass
+        except KeyboardInterrupt:
+            c.stop()
+        except (ChatError, ValueError) as exc:  # refused before anything streamed (e.g. the session has ended)
+            warn(f"Error: {exc}")
+            return None
+        finally:
+            self.printer.disarm()
+        messages = c.messages
+        reply = messages[-1] if len(messages) > before + 1 and messages[-1]["role"] == "assistant" else None
+        if reply is not None and reply.get("stopped"):
+            say(STOPPED_MARKER)
+        if reply is not None and reply.get("error"):
+            warn(f"Error: {reply['error']}")
+        return reply
+
+    def run_piped(self, text: str) -> int:
+        """One message in, its reply out: stdout gets only the reply text."""
+        if not text.strip():
+            warn(f"{PROG}: no input: pipe the message in, e.g. echo 'Hello' | {PROG} …, or run {PROG} in a terminal.")
+            return EXIT_USAGE
+        if not self.connect():
+            return EXIT_ERROR
+        reply = self.reply(text.strip())
+        if reply is None or reply.get("error"):
+            return EXIT_ERROR
+        return EXIT_INTERRUPTED if reply.get("stopped") else EXIT_OK
+
+    def run_interactive(self) -> int:
+        save_history = enable_line_editing()
+        try:
+            if not self.connect():
+                return EXIT_ERROR
+            say(self.banner())
+            say("Type /help for commands; Ctrl+C stops a reply, Ctrl+D quits.")
+            return self._prompt_loop()
+        finally:
+            save_history()
+
+    def _prompt_loop(self) -> int:
+        while True:
+            try:
+                line = input(PROMPT)
+            except (EOFError, KeyboardInterrupt):  # Ctrl+D or Ctrl+C at the prompt: a normal way out
+                say("")  # the shell's prompt starts on its own line
+                return EXIT_OK
+            text = line.strip()
+            if text.lower() in QUIT_WORDS:
+                text = "/" + text.lower()
+            if not text:
+                continue
+            if not is_command(text):
+                self.reply(text)
+                continue
+            result = self.command(text)
+            (warn if result.level == "error" else say)(result.text)
+            if result.quit:
+                return EXIT_OK
+
+    def command(self, text: str) -> CommandResult:
+        name, _, rest = text.strip()[1:].partition(" ")
+        if name.lower() == "save":
+            return self.save(rest.strip())
+        return run_command(self.controller, text, help_text=HELP, quit_text="Session ended.",
+                           workspace=self.workspace, namespace=self.namespace)
+
+    def save(self, path_text: str) -> CommandResult:
+        """``/save PATH``: the same files as ChatWidget.save(): Markdown, or JSON the widget can load again."""
+        if not path_text:
+            return CommandResult("Usage: /save PATH, e.g. /save chat.md (Markdown) or /save chat.json", "error")
+        c = self.controller
+        try:
+            path = T.save_file(path_text, markdown=c.to_markdown, what="/save", data=lambda: T.build(
+                c.messages, model=c.model, params=c.params, workspace=self.workspace, namespace=self.namespace))
+        except ValueError as exc:
+            return CommandResult(str(exc), "error")
+        except OSError as exc:
+            return CommandResult(f"Cannot write {path_text}: {exc.strerror or exc}.", "error")
+        return CommandResult(f"Saved {len(c.messages)} messages to {path}.")
+
+
+def enable_line_editing() -> Callable[[], None]:
+    """Give ``input()`` line editing and history (importing readline does that) and reload the history file.
+
+    Returns the function that writes the history back; a history that cannot be read or written is skipped, never
+    fatal (read-only home, no HOME at all, Windows without readline).
+    """
+    try:
+        import readline
+    except ImportError:
+        return lambda: None
+    try:
+        path = Path.home() / HISTORY_FILE
+        readline.set_history_length(HISTORY_LENGTH)
+        if path.exists():
+            readline.read_history_file(path)
+    except Exception:  # noqa: BLE001 - a broken history file must not stop the chat
+        return lambda: None
+
+    def save() -> None:
+        try:
+            readline.write_history_file(path)
+            os.chmod(path, 0o600)  # the file holds what was typed to the model
+        except Exception:  # noqa: BLE001
+            pass
+
+    return save
+
+
+def _read_stdin() -> str | None:
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``kaito-chat``; returns the exit code (0 ok, 1 connection or reply failed, 2 bad usage, 130 Ctrl+C)."""
+    args = parse_args(argv)
+    try:
+        sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]  # a model's emoji must not crash us
+    except (AttributeError, ValueError):
+        pass
+    controller = make_controller(args)
+    session = Session(controller, args.workspace_name, args.namespace)
+    try:
+        if sys.stdin.isatty():
+            return session.run_interactive()
+        text = _read_stdin()
+        if text is None:
+            warn(f"{PROG}: the input is not text (UTF-8 expected).")
+            return EXIT_USAGE
+        return session.run_piped(text)
+    except KeyboardInterrupt:  # while connecting, or a second Ctrl+C while a reply is being stopped
+        warn("")
+        return EXIT_INTERRUPTED
+    finally:
+        controller.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

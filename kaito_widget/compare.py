@@ -215,16 +215,8 @@ class CompareWidget(NotebookFace):
         by_label = {s.get("label"): s for s in saved if isinstance(s, dict) and isinstance(s.get("label"), str)}
         for pane in self._panes:
             entry = by_label.pop(pane.label, None)
-            if entry is None:
-                continue
-            try:
-                loaded = T.parse(entry)
-            except T.TranscriptError as exc:
-                self._notice(f"Pane {pane.label}: the saved transcript could not be restored: {exc}", "error")
-                continue
-            pane.controller.load_history(loaded.messages)
-            for problem in loaded.problems:
-                self._notice(f"Pane {pane.label}, while restoring: {problem}.", "error")
+            if entry is not None:
+                self._restore_into(pane.controller, entry, f"Pane {pane.label}")
         if by_label:
             names = ", ".join(sorted(str(k) for k in by_label))
             self._notice(f"Saved panes with no matching pane now were not restored: {names}.")

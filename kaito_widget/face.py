@@ -101,6 +101,18 @@ class NotebookFace(anywidget.AnyWidget):
 
             update_display(self._output_bundle(), raw=True, display_id=self._display_id)
 
+    def _restore_into(self, controller: Any, data: Any, where: str) -> None:
+        """Continue ``controller`` from a transcript saved in the notebook (untrusted: checked entry by entry);
+        say in the widget what could not be restored. ``where`` names the chat or pane in those notices."""
+        try:
+            loaded = T.parse(data)
+        except T.TranscriptError as exc:
+            self._notice(f"{where}: the saved transcript could not be restored: {exc}", "error")
+            return
+        controller.load_history(loaded.messages)
+        for problem in loaded.problems:
+            self._notice(f"{where}, while restoring: {problem}.", "error")
+
     # -- messages to the views ---------------------------------------------------------------------------------------
     def _notice(self, text: str, level: str = "info", **extra: Any) -> None:
         super().send({"type": "notice", "text": text, "level": level, **extra})

@@ -152,14 +152,7 @@ class ChatWidget(NotebookFace):
         self.restore_pending = False
         if data is None or self._controller.messages or self._controller.generating:
             return  # nothing saved, or the conversation already started in this kernel
-        try:
-            loaded = T.parse(data)
-        except T.TranscriptError as exc:
-            self._notice(f"The transcript saved in this notebook could not be restored: {exc}", "error")
-            return
-        self._controller.load_history(loaded.messages)
-        for problem in loaded.problems:
-            self._notice(f"While restoring the saved transcript: {problem}.", "error")
+        self._restore_into(self._controller, data, "This chat")
 
     # -- the output: the live chat, and the transcript as text for readers without a kernel ----------------------
     def _transcript(self) -> dict[str, Any]:

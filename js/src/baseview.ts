@@ -118,8 +118,18 @@ export abstract class BaseView {
   /** @param host the output element anywidget gave us: it stays in the notebook, even in full screen */
   constructor(protected baseModel: BaseModel, protected host: HTMLElement) {}
 
+  /** True while a reply is being generated (in any pane): the message box waits. */
+  protected abstract get generating(): boolean;
+
   /** Send what is in the message box (Enter, or the Send button). */
-  protected abstract submit(): void;
+  protected submit(): void {
+    const text = this.input.value;
+    if (!text.trim() || this.generating || this.baseModel.get("closed")) return;
+    this.baseModel.send({ type: "send", text });
+    this.input.value = "";
+    this.stickToBottom = true;
+    this.remember();
+  }
 
   // -- the transcript in the notebook ------------------------------------------------------------------------------
   /** A re-run cell (or a reopened notebook) continues the transcript its notebook saved for this chat. */

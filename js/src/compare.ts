@@ -173,17 +173,8 @@ export class CompareView extends BaseView {
     if (this.model.get("restore_pending")) whenConnected(this.host, () => this.restoreFromNotebook());
   }
 
-  private get generating(): boolean {
+  protected get generating(): boolean {
     return [...this.panes.values()].some((p) => p.generating);
-  }
-
-  protected submit(): void {
-    const text = this.input.value;
-    if (!text.trim() || this.generating || this.model.get("closed")) return;
-    this.model.send({ type: "send", text });
-    this.input.value = "";
-    this.stickToBottom = true;
-    this.remember();
   }
 
   private onServerMessage(msg: ServerMessage): void {

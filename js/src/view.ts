@@ -141,17 +141,8 @@ export class ChatView extends BaseView {
   }
 
   // -- intents -----------------------------------------------------------------------------------------------------
-  private get generating(): boolean {
+  protected get generating(): boolean {
     return this.model.get("streaming_index") >= 0;
-  }
-
-  protected submit(): void {
-    const text = this.input.value;
-    if (!text.trim() || this.generating || this.model.get("closed")) return;
-    this.model.send({ type: "send", text });
-    this.input.value = "";
-    this.stickToBottom = true;
-    this.remember();
   }
 
   // -- server messages ---------------------------------------------------------------------------------------------

@@ -293,12 +293,8 @@ class CompareWidget(NotebookFace):
                 self.clear()
             elif kind == "undo_clear":
                 self.undo_clear()
-            elif kind == "restore":
-                self._restore(content.get("transcript"))
-            elif kind == "persist_unavailable":
-                self._persist_unavailable()
-            elif kind == "export":
-                self._download()
+            elif self._face_message(kind, content):
+                pass
             elif kind == "sync_request":
                 index, text = self._pane(pane_index).controller.streaming_text()
                 if index >= 0:

@@ -101,6 +101,22 @@ class NotebookFace(anywidget.AnyWidget):
 
             update_display(self._output_bundle(), raw=True, display_id=self._display_id)
 
+    def _restore(self, data: Any) -> None:
+        """A view found this chat's saved transcript in the notebook (None: nothing saved)."""
+        raise NotImplementedError
+
+    def _face_message(self, kind: Any, content: dict[str, Any]) -> bool:
+        """Handle the browser messages every face understands; False if ``kind`` is not one of them."""
+        if kind == "restore":
+            self._restore(content.get("transcript"))
+        elif kind == "persist_unavailable":
+            self._persist_unavailable()
+        elif kind == "export":
+            self._download()
+        else:
+            return False
+        return True
+
     def _restore_into(self, controller: Any, data: Any, where: str) -> None:
         """Continue ``controller`` from a transcript saved in the notebook (untrusted: checked entry by entry);
         say in the widget what could not be restored. ``where`` names the chat or pane in those notices."""

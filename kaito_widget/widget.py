@@ -238,12 +238,8 @@ class ChatWidget(NotebookFace):
                 self._controller.clear()
             elif kind == "undo_clear":
                 self._controller.undo_clear()
-            elif kind == "restore":
-                self._restore(content.get("transcript"))
-            elif kind == "persist_unavailable":
-                self._persist_unavailable()
-            elif kind == "export":
-                self._download()
+            elif self._face_message(kind, content):
+                pass
             elif kind == "sync_request":
                 index, text = self._controller.streaming_text()
                 if index >= 0:

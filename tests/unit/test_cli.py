@@ -15,7 +15,7 @@ import pexpect
 import pytest
 
 from kaito_widget import cli
-from tests.support.fake_kube import FakeKubeAPI, cluster_with_workspace
+from tests.support.fake_kube import FakeKubeAPI, cluster_with_workspace, condition, workspace
 from tests.support.fake_openai import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.unit
@@ -265,6 +265,24 @@ def test_missing_workspace_exits_1_without_cluster_address(
     out, err = capsys.readouterr()
     assert "No Kaito workspace 'nope' in namespace 'default'" in err and out == ""
     assert kube.url.split("//")[1] not in out + err
+
+
+def test_not_ready_and_forbidden_workspaces_exit_1_with_the_widgets_advice(
+    kube: FakeKubeAPI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    viewer = kube.write_kubeconfig("token", user="viewer", permissions={("get", "workspaces"), ("get", "services")})
+    assert run_piped(monkeypatch, ["--workspace-name", "phi", "--kubeconfig", str(viewer)], "hello") == 1
+    err = capsys.readouterr().err
+    assert "you may not get services/proxy in namespace 'default'" in err and "kubectl create role" in err
+
+    kube.add(workspace("broken", status={"conditions": [
+        condition("InferenceReady", "False", "ImagePullError", 'Back-off pulling image "mcr.microsoft.com/x:0.1"'),
+    ], "state": "NotReady"}))
+    args = ["--workspace-name", "broken", "--kubeconfig", str(kube.write_kubeconfig("token"))]
+    assert run_piped(monkeypatch, args, "hello") == 1
+    out, err = capsys.readouterr()
+    assert "ImagePullError: Back-off pulling image" in err and out == ""
+    assert kube.url.split("//")[1] not in err
 
 
 # -- the console script ------------------------------------------------------------------------------------------------

@@ -68,6 +68,19 @@ def test_ask_returns_each_panes_reply_and_each_pane_keeps_its_history(fake: Fake
     assert w.shared == {"top_p": 0.9, "max_tokens": 64} and w.compared == ["temperature"]
 
 
+def test_models_as_panes_and_a_grid_of_two_parameters(fake: FakeOpenAI) -> None:
+    w, _ = make(fake, model=["base-model", "my-lora"], system_prompt="Be brief.")
+    assert w.ask("hi", timeout=10) == ["You said: hi"] * 2
+    assert sorted(r["model"] for r in fake.chat_requests) == ["base-model", "my-lora"]
+    assert all(r["messages"][0] == {"role": "system", "content": "Be brief."} for r in fake.chat_requests)
+    g, _ = make(fake, grid={"temperature": [0.2, 1.0], "max_tokens": [16, 64]})
+    assert [p.label for p in g.panes] == ["temperature=0.2 · max_tokens=16", "temperature=0.2 · max_tokens=64",
+                                         "temperature=1.0 · max_tokens=16", "temperature=1.0 · max_tokens=64"]
+    g.ask("go", timeout=10)
+    assert sorted((r["temperature"], r["max_tokens"]) for r in fake.chat_requests[-4:]) == [
+        (0.2, 16), (0.2, 64), (1.0, 16), (1.0, 64)]
+
+
 def test_panes_stream_concurrently_with_deltas_coalesced_per_pane(fake: FakeOpenAI) -> None:
     fake.route = lambda body: Reply(tokens=[f"w{i} " for i in range(60)], delay=0.02)  # 1.2 s per reply
     w, rec = make(fake, temperature=[0.1, 0.5, 0.9, 1.3])

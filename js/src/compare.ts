@@ -4,6 +4,7 @@
  * height, and one scrollbar moves them together.
  */
 import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./baseview";
+import { changedRanges, clearMarks, markRanges } from "./diff";
 import { MessageList, type StreamMessage } from "./messagelist";
 import { button, formatStats, h } from "./messages";
 import { copyText, flash } from "./renderer";
@@ -70,6 +71,15 @@ class PaneView {
     return this.state.streaming_index >= 0;
   }
 
+  get label(): string {
+    return this.state.label;
+  }
+
+  /** The finished replies on screen, one per turn, in order. */
+  replies(): HTMLElement[] {
+    return Array.from(this.el.querySelectorAll<HTMLElement>(':scope > [data-role="assistant"]:not([aria-busy])'));
+  }
+
   render(state: PaneState, openPanes: number): void {
     this.state = state;
     this.messages.render(state.messages, state.streaming_index);
@@ -120,6 +130,7 @@ export class CompareView extends BaseView {
   private stopAllBtn: HTMLButtonElement;
   private clearBtn: HTMLButtonElement;
   private exportBtn: HTMLButtonElement;
+  private diffBtn: HTMLButtonElement;
   private undoRow: HTMLElement | null = null;
 
   constructor(model: WidgetModel<CompareState>, host: HTMLElement) {
@@ -130,6 +141,9 @@ export class CompareView extends BaseView {
     this.exportBtn = button("Export", icon(ICONS.export), "kaito-export kaito-icon-btn");
     this.exportBtn.title = "Export every pane as Markdown";
     this.fullBtn = button("Full screen", icon(ICONS.fullscreen), "kaito-fullscreen-btn kaito-icon-btn");
+    this.diffBtn = button("Highlight differences", "Differences", "kaito-diff-btn");
+    this.diffBtn.title = "Mark the words where each reply differs from the first pane's reply to the same prompt";
+    this.diffBtn.setAttribute("aria-pressed", "false");
     const header = h(
       "div",
       { class: "kaito-header" },
@@ -137,6 +151,7 @@ export class CompareView extends BaseView {
       h("span", { class: "kaito-model" }, `Comparing ${model.get("compared").join(" × ")}`),
       this.sharedEl,
       h("span", { class: "kaito-spacer" }),
+      this.diffBtn,
       this.clearBtn,
       this.exportBtn,
       this.fullBtn,
@@ -164,6 +179,10 @@ export class CompareView extends BaseView {
     this.stopAllBtn.addEventListener("click", () => this.model.send({ type: "stop" }));
     this.clearBtn.addEventListener("click", () => this.model.send({ type: "clear" }));
     this.exportBtn.addEventListener("click", () => this.model.send({ type: "export" }));
+    this.diffBtn.addEventListener("click", () => {
+      this.diffBtn.setAttribute("aria-pressed", String(this.diffBtn.getAttribute("aria-pressed") !== "true"));
+      this.renderDiff();
+    });
     this.wireCommon();
 
     this.renderShared();
@@ -223,7 +242,37 @@ export class CompareView extends BaseView {
     this.clearBtn.disabled = !states.some((s) => s.messages.length) && !generating;
     this.exportBtn.disabled = !states.some((s) => s.messages.length);
     this.layout();
+    if (!generating) this.renderDiff(); // while replies stream, the marks of earlier turns stay as they are
     this.afterUpdate();
+  }
+
+  /**
+   * With "Differences" on, mark in each pane's replies the words the first pane's reply to the same prompt does not
+   * have, and say so when a reply is identical.
+   */
+  private renderDiff(): void {
+    const panes = [...this.panes.values()];
+    for (const pane of panes) {
+      for (const reply of pane.replies()) {
+        clearMarks(reply.querySelector<HTMLElement>(".kaito-content")!);
+        reply.querySelector(".kaito-same")?.remove();
+      }
+    }
+    if (this.diffBtn.getAttribute("aria-pressed") !== "true" || panes.length < 2) return;
+    const [reference, ...others] = panes;
+    const referenceReplies = reference.replies();
+    for (const pane of others) {
+      pane.replies().forEach((reply, turn) => {
+        const against = referenceReplies[turn]?.querySelector<HTMLElement>(".kaito-content");
+        const content = reply.querySelector<HTMLElement>(".kaito-content")!;
+        if (!against) return;
+        const ranges = changedRanges(against.textContent ?? "", content.textContent ?? "");
+        if (ranges.length) markRanges(content, ranges);
+        else if ((against.textContent ?? "") === (content.textContent ?? "")) {
+          reply.querySelector(".kaito-meta")?.prepend(h("span", { class: "kaito-same" }, `same as ${reference.label}`));
+        }
+      });
+    }
   }
 
   /** One column per open pane; every pane spans all rows, so message k of each pane shares row k. */

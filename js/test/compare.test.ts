@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 
 import { CompareView } from "../src/compare";
+import { changedRanges, clearMarks, markRanges } from "../src/diff";
 import type { ChatMessage, ClientMessage, CompareState, PaneState, WidgetModel } from "../src/protocol";
 
 const paneState = (index: number, temperature: number, patch: Partial<PaneState> = {}): PaneState => ({
@@ -109,5 +110,47 @@ describe("CompareView", () => {
     expect(pane(0).querySelector('[role="alert"]')).toBeNull();
     model.custom({ type: "notice", pane: 0, text: "restored with a problem", level: "error" });
     expect(pane(0).querySelector('[role="alert"]')!.textContent).toContain("restored with a problem");
+  });
+});
+
+describe("where replies diverge", () => {
+  it("finds the words of a reply that the reference does not have", () => {
+    const text = "The sky is green today";
+    const ranges = changedRanges("The sky is blue today", text);
+    expect(ranges.map(([a, b]) => text.slice(a, b).trim())).toEqual(["green"]);
+    expect(changedRanges("same words", "same words")).toEqual([]);
+    const number = "at 1.2 degrees";
+    expect(changedRanges("at 0.2 degrees", number).map(([a, b]) => number.slice(a, b).trim())).toEqual(["1.2"]);
+  });
+
+  it("marks them inside rendered markup without changing it, and unmarks cleanly", () => {
+    const el = document.createElement("div");
+    el.innerHTML = "<p>The <strong>sky is</strong> green</p><pre><code>x = 1</code></pre>";
+    const before = el.innerHTML;
+    const text = el.textContent!;
+    markRanges(el, [[text.indexOf("is"), text.indexOf("is") + 2], [text.indexOf("green"), text.indexOf("green") + 5]]);
+    expect([...el.querySelectorAll("mark.kaito-diff")].map((m) => m.textContent)).toEqual(["is", "green"]);
+    expect(el.querySelector("strong mark")!.textContent).toBe("is"); // inside the bold, which stays bold
+    expect(el.textContent).toBe(text);
+    clearMarks(el);
+    expect(el.innerHTML).toBe(before);
+  });
+
+  it("highlights differences from the first pane when asked, and notes identical replies", () => {
+    model.state.panes_state.push(paneState(2, 1.8));
+    model.pane(0, { messages: [user("q"), reply("The sky is blue")] });
+    model.pane(1, { messages: [user("q"), reply("The sky is green")] });
+    model.pane(2, { messages: [user("q"), reply("The sky is blue")] });
+    const toggle = root.querySelector('[aria-label="Highlight differences"]') as HTMLButtonElement;
+    expect(root.querySelector("mark")).toBeNull(); // off by default: the replies read as rendered
+    toggle.click();
+    expect(toggle.getAttribute("aria-pressed")).toBe("true");
+    expect([...pane(1).querySelectorAll("mark.kaito-diff")].map((m) => m.textContent!.trim())).toEqual(["green"]);
+    expect(pane(0).querySelector("mark")).toBeNull();
+    expect(pane(2).querySelector(".kaito-same")!.textContent).toBe("same as temperature=0.2");
+    model.pane(1, { messages: [user("q"), reply("The sky is blue")] }); // regenerated: recomputed
+    expect(pane(1).querySelector("mark")).toBeNull();
+    toggle.click();
+    expect(root.querySelector("mark, .kaito-same")).toBeNull();
   });
 });

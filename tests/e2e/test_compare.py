@@ -78,6 +78,9 @@ def test_one_message_box_streams_to_every_pane_with_rows_aligned(
     # Replies of different lengths, yet the second prompt starts on the same line in every pane.
     tops = [pane(root, i).locator('[data-role="user"]').nth(1).bounding_box()["y"] for i in range(len(temperatures))]
     assert max(tops) - min(tops) < 2
+    root.get_by_label("Highlight differences", exact=True).click()  # where each reply departs from the first pane's
+    expect(pane(root, 1).locator("mark.kaito-diff").first).to_have_text(str(temperatures[1]))
+    expect(pane(root, 0).locator("mark.kaito-diff")).to_have_count(0)
     histories = json.loads(run_cell_code(page, "import json; print(json.dumps([len(p.messages) for p in w.panes]))"))
     assert histories == [4] * len(temperatures)
 

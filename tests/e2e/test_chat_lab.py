@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import ChatPage
 from tests.support.fake_openai import Reply
+from tests.support.jupyter import dark_theme
 
 pytestmark = pytest.mark.e2e
 
@@ -265,15 +266,12 @@ def test_screenshots_light_and_dark(chat: ChatPage) -> None:
     chat.page.wait_for_timeout(1000)  # the output is refreshed after the turn and the view redrawn: let it settle
     DOCS.mkdir(exist_ok=True)
     chat.root.screenshot(path=str(DOCS / "screenshot.png"))
-    chat.page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
-    chat.page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=15_000)
-    chat.page.wait_for_timeout(500)
-    chat.root.screenshot(path=str(DOCS / "screenshot-dark.png"))
-    # the widget follows the theme: its background is dark now
-    bg = chat.page.evaluate("() => getComputedStyle(document.querySelector('.kaito-chat')).backgroundColor")
-    r, g, b = [int(x) for x in bg[bg.index("(") + 1 : bg.index(")")].split(",")[:3]]
-    assert r + g + b < 200
-    chat.page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+    with dark_theme(chat.page):
+        chat.root.screenshot(path=str(DOCS / "screenshot-dark.png"))
+        # the widget follows the theme: its background is dark now
+        bg = chat.page.evaluate("() => getComputedStyle(document.querySelector('.kaito-chat')).backgroundColor")
+        r, g, b = [int(x) for x in bg[bg.index("(") + 1 : bg.index(")")].split(",")[:3]]
+        assert r + g + b < 200
 
 
 def test_export_downloads_the_conversation_as_markdown(chat: ChatPage) -> None:

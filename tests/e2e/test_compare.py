@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.test_persistence import chats_of, save_and_read
 from tests.support.fake_openai import FakeOpenAI, Reply
-from tests.support.jupyter import JupyterServer, open_in_lab, run_all_cells, run_cell_code, wait_kernel_idle
+from tests.support.jupyter import JupyterServer, dark_theme, open_in_lab, run_all_cells, run_cell_code, wait_kernel_idle
 from tests.support.model_servers import TransformersServe
 
 pytestmark = pytest.mark.e2e
@@ -51,6 +51,29 @@ def pane(root: Any, i: int) -> Any:
     return root.locator(f'[data-pane-index="{i}"]')
 
 
+def contrast(el: Any) -> float:
+    """WCAG contrast ratio of an element's text (its alpha composited) against its own solid background."""
+    def rgba(css: str) -> list[float]:
+        # Chromium gives rgb()/rgba() in 0–255, or color(srgb r g b [/ a]) in 0–1 for color-mix().
+        if css.startswith("color(srgb"):
+            parts = css[len("color(srgb"):-1].replace("/", " ").split()
+            return [float(x) for x in parts[:3]] + [float(parts[3]) if len(parts) > 3 else 1.0]
+        parts = css[css.index("(") + 1 : -1].split(",")
+        return [float(x) / 255 for x in parts[:3]] + [float(parts[3]) if len(parts) > 3 else 1.0]
+
+    def luminance(rgb: list[float]) -> float:
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    fg_css, bg_css = el.evaluate("e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+    *fg, alpha = rgba(fg_css)
+    *bg, bg_alpha = rgba(bg_css)
+    assert bg_alpha == 1.0, f"the background is not solid: {bg_css}"
+    text = [alpha * f + (1 - alpha) * b for f, b in zip(fg, bg)]
+    hi, lo = sorted([luminance(text), luminance(bg)], reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
 def send(root: Any, text: str) -> None:
     box = root.get_by_label("Message", exact=True)
     box.fill(text)
@@ -81,6 +104,10 @@ def test_one_message_box_streams_to_every_pane_with_rows_aligned(
     root.get_by_label("Highlight differences", exact=True).click()  # where each reply departs from the first pane's
     expect(pane(root, 1).locator("mark.kaito-diff").first).to_have_text(str(temperatures[1]))
     expect(pane(root, 0).locator("mark.kaito-diff")).to_have_count(0)
+    mark = pane(root, 1).locator("mark.kaito-diff").first
+    assert contrast(mark) >= 4.5  # the marked words stay readable (WCAG AA), in both themes
+    with dark_theme(page):
+        assert contrast(mark) >= 4.5
     histories = json.loads(run_cell_code(page, "import json; print(json.dumps([len(p.messages) for p in w.panes]))"))
     assert histories == [4] * len(temperatures)
 

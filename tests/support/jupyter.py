@@ -177,3 +177,18 @@ def run_cell_code(page: Any, code: str, timeout_ms: int = 60_000) -> str:
         }""",
         code,
     )
+
+
+@contextmanager
+def dark_theme(page: Any) -> Iterator[None]:
+    """Switch JupyterLab to its dark theme for the block, then back to light (the theme is a saved user setting)."""
+    def switch(theme: str, light: str) -> None:
+        page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme)
+        page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=15_000)
+        page.wait_for_timeout(500)  # the theme's stylesheet applies after the flag flips
+
+    switch("JupyterLab Dark", "false")
+    try:
+        yield
+    finally:
+        switch("JupyterLab Light", "true")

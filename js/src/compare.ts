@@ -264,12 +264,13 @@ export class CompareView extends BaseView {
     for (const pane of others) {
       pane.replies().forEach((reply, turn) => {
         const against = referenceReplies[turn]?.querySelector<HTMLElement>(".kaito-content");
-        const content = reply.querySelector<HTMLElement>(".kaito-content")!;
         if (!against) return;
-        const ranges = changedRanges(against.textContent ?? "", content.textContent ?? "");
-        if (ranges.length) markRanges(content, ranges);
-        else if ((against.textContent ?? "") === (content.textContent ?? "")) {
+        const content = reply.querySelector<HTMLElement>(".kaito-content")!;
+        const [theirs, ours] = [against.textContent ?? "", content.textContent ?? ""];
+        if (theirs === ours) {
           reply.querySelector(".kaito-meta")?.prepend(h("span", { class: "kaito-same" }, `same as ${reference.label}`));
+        } else {
+          markRanges(content, changedRanges(theirs, ours)); // nothing to mark when words were only left out
         }
       });
     }

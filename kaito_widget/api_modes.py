@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2
-import openai
+if TYPE_CHECKING:  # imported where used: `import kaito_widget` stays fast (see transport.py)
+    import httpx2
+    import openai
 
 MODES = ("chat", "completions", "legacy")
 MODE_LABELS = {"chat": "chat API", "completions": "completions API (no chat template)", "legacy": "legacy /chat"}
@@ -100,6 +101,8 @@ class LegacyError(RuntimeError):
 
 def fallback_for(mode: str, exc: BaseException) -> str | None:
     """The next mode to try after ``exc`` in ``mode``, or None when the error is a real one to show."""
+    import openai
+
     if mode == "chat" and isinstance(exc, openai.BadRequestError) and "chat template" in str(exc.body):
         return "completions"
     if mode in ("chat", "completions") and isinstance(exc, openai.NotFoundError):

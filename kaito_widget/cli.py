@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 from . import transcript as T
 from .commands import CommandResult, is_command, run_command
 from .controller import ChatController, Delta, Event, StatusChanged
-from .discovery import workspace_resolver
+from .workspaces import workspace_resolver
 from .errors import ChatError
 from .params import DEFAULTS, ParameterError
 from .params import parse as parse_param

@@ -76,6 +76,7 @@ class CompareWidget(NotebookFace):
                          panes_state=[self._pane_state(p) for p in self._panes])
         self.on_msg(self._on_browser_message)
         for pane in self._panes:
+            pane.on_setting_changed = self._setting_changed
             pane.controller.subscribe(lambda event, pane=pane: self._on_event(pane, event))
             pane.controller.connect()
 
@@ -84,6 +85,13 @@ class CompareWidget(NotebookFace):
     def panes(self) -> list[ComparePane]:
         """The open panes, in order."""
         return [p for p in self._panes if not p.closed]
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until every open pane's model is known (``pane.model`` filled), or raise the first pane's
+        connection error. ``timeout`` bounds the whole wait."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for pane in self.panes:
+            pane.wait_ready(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def send(self, text: str) -> None:  # type: ignore[override]  # anywidget's send(content) is for custom messages
         """Send ``text`` to every open pane; returns at once while the replies stream."""
@@ -99,8 +107,7 @@ class CompareWidget(NotebookFace):
 
         A pane whose reply failed contributes its partial text (the error is in its last message, and shown in its
         pane); only if every pane failed is ChatError raised, since then there is nothing to compare."""
-        for pane in self.panes:
-            pane.controller.wait_ready(timeout)
+        self.wait_ready(timeout)
         self.send(text)
         if not self.wait(timeout):
             self.stop()
@@ -243,6 +250,12 @@ class CompareWidget(NotebookFace):
             "status_message": c.status_message, "model": c.model or "", "endpoint_host": c.endpoint_host,
             "closed": pane.closed,
         }
+
+    def _setting_changed(self, pane: ComparePane) -> None:
+        """A pane's own setting changed from Python: its header shows the new label, the notebook keeps it."""
+        self._update_pane(pane)
+        if not pane.controller.generating:
+            self._persist()
 
     def _update_pane(self, pane: ComparePane, **changes: Any) -> None:
         with self._lock:

@@ -12,14 +12,15 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from collections.abc import Iterator
-from typing import Any, Callable
-
-import openai
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import api_modes
 from . import params as P
-from .errors import BusyError, ChatError
+from .errors import BusyError, ChatError, StillConnecting
 from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model
+
+if TYPE_CHECKING:  # the SDK loads on the connect thread, not at `import kaito_widget` (see transport.py)
+    import openai
 
 
 # -- events the faces subscribe to -------------------------------------------------------------------------------
@@ -267,6 +268,8 @@ class ChatController:
     def _connect(self) -> None:
         self._set_status("connecting", "Connecting…")
         try:
+            import openai  # the first use: here, on the connect thread, not in the cell that made the widget
+
             endpoint = self._resolver(lambda message: self._set_status("connecting", message), self._cancel)
             client = endpoint.make_client()
             models: list = []
@@ -294,11 +297,13 @@ class ChatController:
             self._ready.set()
 
     def wait_ready(self, timeout: float | None = None) -> None:
-        """Block until connected; raise ChatError with the reason if connecting failed."""
+        """Block until connected (the model is known); raise ChatError with the reason if connecting failed, and
+        StillConnecting (a ChatError and a TimeoutError) if ``timeout`` seconds pass first."""
         if self._connecting is None:
             self.connect()
         if not self._ready.wait(timeout):
-            raise ChatError("Still connecting to the model server; try again in a moment.")
+            raise StillConnecting(f"Still connecting to the model server after {timeout:g} s: "
+                                  f"{self._status_message or 'no answer yet'}. Try again in a moment.")
         if self._client is None:
             raise self._connect_error or ChatError(self._status_message or "Not connected.")
 
@@ -467,6 +472,8 @@ class ChatController:
                     yield piece
                 return
             except Exception as exc:
+                import openai
+
                 if produced or gen.stop_requested.is_set():
                     raise
                 if isinstance(exc, openai.BadRequestError) and self._usage_supported and "stream_options" in \

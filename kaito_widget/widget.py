@@ -16,7 +16,7 @@ from . import params as P
 from . import transcript as T
 from .coalesce import DeltaCoalescer
 from .commands import is_command, run_command
-from .discovery import workspace_resolver
+from .workspaces import workspace_resolver
 from .face import NotebookFace
 from .controller import (
     ChatController,
@@ -99,6 +99,12 @@ class ChatWidget(NotebookFace):
             self._run_command(text)
         else:
             self._controller.send(text)
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until the model is known (``chat.model`` filled), or raise why it cannot be reached (ChatError,
+        or for a workspace WorkspaceNotFound / WorkspaceNotReady / Forbidden / ClusterError; StillConnecting if
+        ``timeout`` seconds pass first). Connecting runs in the background, so ``chat.model`` is empty until then."""
+        self._controller.wait_ready(timeout)
 
     def ask(self, text: str, timeout: float | None = None) -> str:
         """Send ``text`` and block until the reply is complete; returns its text (works without a display too)."""

@@ -71,6 +71,10 @@ class FakeOpenAI:
         self.adapters = adapters or {}  # adapter id -> parent model id
         self.requests: list[ReceivedRequest] = []
         self.models_status = 200  # e.g. 503 while "weights are loading"
+        # vLLM lists each model's context window as max_model_len; None: leave it out, as other servers do.
+        self.max_model_len: int | None = None
+        # Sloppy servers: fields merged into (None: removed from) every /models entry, e.g. {"created": 1.7e9}.
+        self.model_entry_quirks: dict[str, Any] = {}
         # Runtimes without chat: "no_template" answers chat requests 400 like vLLM serving a model without a chat
         # template; "legacy" is Kaito's transformers runtime before v0.9 (only POST /chat, not streamed).
         self.mode = "chat"
@@ -90,6 +94,18 @@ class FakeOpenAI:
         """Queue replies for the next chat requests, in order."""
         with self._lock:
             self._queue.extend(replies)
+
+    def model_entries(self) -> list[dict[str, Any]]:
+        """``GET /v1/models`` as vLLM shapes it (adapters carry their base model as ``parent``), plus the quirks."""
+        entries = []
+        for model_id, parent in [*((m, None) for m in self.models), *self.adapters.items()]:
+            entry: dict[str, Any] = {"id": model_id, "object": "model", "created": int(time.time()),
+                                     "owned_by": "vllm", "root": parent or model_id, "parent": parent}
+            if self.max_model_len is not None:
+                entry["max_model_len"] = self.max_model_len
+            entry.update(self.model_entry_quirks)
+            entries.append({k: v for k, v in entry.items() if v is not None or k == "parent"})
+        return entries
 
     def reset(self) -> None:
         """Forget queued replies and received requests (a session-wide server shared by several tests)."""
@@ -183,9 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path.rstrip("/").endswith("/models") and fake.models_status != 200:
             self._send_json(fake.models_status, {"detail": "model is loading"})
         elif self.path.rstrip("/").endswith("/models"):
-            data = [{"id": m, "object": "model", "owned_by": "fake", "parent": None} for m in fake.models]
-            data += [{"id": a, "object": "model", "owned_by": "fake", "parent": p} for a, p in fake.adapters.items()]
-            self._send_json(200, {"object": "list", "data": data})
+            self._send_json(200, {"object": "list", "data": fake.model_entries()})
         elif self.path.rstrip("/").endswith("/health"):
             self._send_json(200, {"status": "ok"})
         else:

@@ -26,6 +26,7 @@ class Piece:
     text: str = ""
     finish_reason: str | None = None
     usage_tokens: int | None = None
+    prompt_tokens: int | None = None  # from usage, with usage_tokens
 
 
 @dataclass
@@ -49,9 +50,9 @@ def chat(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Iterator[P
     )
     on_stream(stream)
     for chunk in stream:
-        usage = chunk.usage.completion_tokens if getattr(chunk, "usage", None) else None
-        if usage is not None:
-            yield Piece(usage_tokens=usage)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None and usage.completion_tokens is not None:
+            yield Piece(usage_tokens=usage.completion_tokens, prompt_tokens=usage.prompt_tokens)
         for choice in chunk.choices or []:
             yield Piece(choice.delta.content or "" if choice.delta else "", choice.finish_reason)
 

@@ -239,7 +239,7 @@ class ComparePane:
 
 def build_panes(settings: list[dict[str, Any]], *, workspace: str | None, namespace: str | None,
                 context: str | None, kubeconfig: str | None, base_url: str | None, api_key: str | None,
-                model: str | None, params: dict[str, Any]) -> list[ComparePane]:
+                model: str | None, params: dict[str, Any], overflow: str = "truncate") -> list[ComparePane]:
     """One pane (with its own controller) per setting; panes on the same workspace share its discovery."""
     resolvers: dict[str, SharedResolver] = {}
     panes = []
@@ -256,6 +256,7 @@ def build_panes(settings: list[dict[str, Any]], *, workspace: str | None, namesp
             controller_args = {"base_url": base_url, "api_key": api_key}
             connection.update(base_url=base_url, api_key=api_key)
         pane_params = {**params, **{k: v for k, v in setting.items() if k in PARAMS}}
-        controller = ChatController(model=setting.get("model", model), **controller_args, **pane_params)
+        controller = ChatController(model=setting.get("model", model), overflow=overflow, **controller_args,
+                                    **pane_params)
         panes.append(ComparePane(index, setting, controller, connection))
     return panes

@@ -1,0 +1,118 @@
+"""Math in replies, in a real JupyterLab 4 and Chromium: KaTeX renders it while it streams, in the light and dark
+theme, with its fonts from the widget's own stylesheet (nothing is fetched from anywhere but the local server)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ChatPage
+from tests.support.fake_openai import Reply
+from tests.support.jupyter import dark_theme
+
+pytestmark = pytest.mark.e2e
+
+MATH_REPLY = (
+    "The roots of $ax^2 + bx + c = 0$ are\n\n"
+    "$$\nx = \\frac{-b \\pm \\sqrt{b^2 - 4ac}}{2a}\n$$\n\n"
+    "and Euler's identity is \\(e^{i\\pi} + 1 = 0\\). In matrix form:\n\n"
+    "\\[\n\\begin{pmatrix} a & b \\\\ c & d \\end{pmatrix}\n\\]\n\n"
+    "A coffee costs $5 and a book $10. Code stays code: `$x$`. "
+    "A link that is not one: $\\href{javascript:alert(1)}{click}$.\n"
+)
+
+
+def _tokens(text: str, size: int = 3) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _rgb(css: str) -> tuple[int, int, int]:
+    r, g, b = [int(float(x)) for x in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
+    return r, g, b
+
+
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def _math_state(chat: ChatPage) -> dict:
+    """What a reader sees of the last reply's math: formulas, leftover TeX source, colours, fonts."""
+    return chat.page.evaluate(
+        """() => {
+            const replies = document.querySelectorAll('.kaito-chat [data-role="assistant"] .kaito-content');
+            const content = replies[replies.length - 1];
+            const visible = content.cloneNode(true);
+            visible.querySelectorAll('.katex-mathml').forEach((m) => m.remove()); // screen-reader copy, clipped
+            const main = content.querySelector('.katex-html .mathnormal');
+            const chat = document.querySelector('.kaito-chat');
+            return {
+                formulas: content.querySelectorAll('.katex').length,
+                displays: content.querySelectorAll('.katex-display').length,
+                errors: Array.from(content.querySelectorAll('.katex-error')).map((e) => e.textContent),
+                text: visible.textContent,
+                links: Array.from(content.querySelectorAll('a')).map((a) => a.getAttribute('href')),
+                codes: Array.from(content.querySelectorAll('code')).map((c) => c.textContent),
+                mathColor: getComputedStyle(content.querySelector('.katex')).color,
+                background: getComputedStyle(chat).backgroundColor,
+                fontFamily: main ? getComputedStyle(main).fontFamily : '',
+                glyphWidth: main ? main.getBoundingClientRect().width : 0,
+                loadedFonts: Array.from(document.fonts)
+                    .filter((f) => f.status === 'loaded' && f.family.replace(/"/g, '').startsWith('KaTeX_'))
+                    .map((f) => f.family.replace(/"/g, '')),
+                fontsCheck: document.fonts.check('12px KaTeX_Main') && document.fonts.check('italic 12px KaTeX_Math'),
+            };
+        }"""
+    )
+
+
+def test_streamed_math_renders_as_katex_in_light_and_dark_with_bundled_fonts(chat: ChatPage) -> None:
+    requests: list[str] = []
+    chat.page.on("request", lambda r: requests.append(r.url))
+    chat.fake.script(Reply(tokens=_tokens(MATH_REPLY), delay=0.01))
+    chat.type_and_send("Show me some math")
+    busy = chat.root.locator('[data-role="assistant"][aria-busy="true"]')
+    expect(busy.locator(".katex").first).to_be_visible(timeout=15_000)  # rendered while the reply streams
+    chat.wait_reply_done(1)
+    chat.page.wait_for_function(
+        "() => document.fonts.status === 'loaded' && document.fonts.check('12px KaTeX_Main')", timeout=15_000
+    )
+
+    state = _math_state(chat)
+    assert state["formulas"] == 5 and state["displays"] == 2, state
+    for source in ("\\frac", "\\sqrt", "\\begin", "$$", "\\[", "\\(", "$ax"):
+        assert source not in state["text"], f"raw {source!r} visible: {state['text']!r}"
+    assert "A coffee costs $5 and a book $10." in state["text"]  # prices stay text
+    assert "$x$" in state["codes"]  # code stays code
+    assert state["links"] == []  # \href is not a link (trust off); it shows in the error colour instead
+    assert "\\href" in state["text"]
+
+    # KaTeX's own fonts, loaded from the data: URLs inside widget.css
+    assert state["fontsCheck"], state
+    assert {"KaTeX_Main", "KaTeX_Math"} <= set(state["loadedFonts"]), state["loadedFonts"]
+    assert state["fontFamily"].startswith("KaTeX_Math"), state["fontFamily"]
+    assert state["glyphWidth"] > 0
+    outside = [u for u in requests if not u.startswith("data:") and urlparse(u).hostname not in ("127.0.0.1", "localhost")]
+    assert outside == [], f"requests left the machine: {outside}"
+    assert not [u for u in requests if any(ext in u for ext in (".woff", ".ttf", "katex"))], requests
+
+    light = state
+    assert _contrast(_rgb(light["mathColor"]), _rgb(light["background"])) >= 4.5, light
+    with dark_theme(chat.page):
+        dark = _math_state(chat)
+        assert sum(_rgb(dark["background"])) < 200  # the theme did switch
+        assert dark["formulas"] == 5 and dark["mathColor"] != light["mathColor"]  # math follows the theme
+        assert _contrast(_rgb(dark["mathColor"]), _rgb(dark["background"])) >= 4.5, dark
+        assert dark["fontsCheck"] and "\\frac" not in dark["text"]
+    assert chat.console_errors == []

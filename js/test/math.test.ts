@@ -145,7 +145,8 @@ describe("incremental rendering", () => {
     "Last: $$\\sum_{k=1}^n k = \\frac{n(n+1)}{2}$$ done.",
   ].join("\n");
 
-  it.each([1, 2, 3, 7, 50])("equals a one-shot render when fed %i characters at a time", (size) => {
+  // Generous timeout: one character at a time is ~900 re-renders of the tail, slow on a busy CI machine.
+  it.each([1, 2, 3, 7, 50])("equals a one-shot render when fed %i characters at a time", { timeout: 30_000 }, (size) => {
     const el = document.createElement("div");
     const stream = new MarkdownStream(el);
     for (let i = 0; i < REPLY.length; i += size) stream.append(REPLY.slice(i, i + size));

@@ -315,3 +315,18 @@ describe("KaTeX markup kept by the sanitizer", () => {
     expect([...KATEX_CLASSES].sort()).toEqual([...styled].sort());
   });
 });
+
+describe("saved transcripts", () => {
+  it("render math in replies, never in the user's plain text", async () => {
+    const { savedTranscriptView } = await import("../src/lab/saved");
+    const view = savedTranscriptView(
+      { messages: [{ role: "user", content: "what is $x^2$?" }, { role: "assistant", content: "It is $$x^2$$, not $5." }] },
+      "",
+    );
+    const [user, assistant] = Array.from(view.querySelectorAll<HTMLElement>(".kaito-message .kaito-content"));
+    expect(user.textContent).toBe("what is $x^2$?");
+    expect(user.querySelector(".katex")).toBeNull();
+    expect(formulas(assistant)).toEqual([{ tex: "x^2", display: true }]);
+    expect(assistant.textContent).toContain("not $5.");
+  });
+});

@@ -28,6 +28,11 @@ def _tokens(text: str, size: int = 3) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
+def _left_the_machine(urls: list[str]) -> list[str]:
+    """The requests that were not to the local Jupyter server (data: and blob: URLs are in-page, not network)."""
+    return [u for u in urls if urlparse(u).scheme not in ("data", "blob") and urlparse(u).hostname not in ("127.0.0.1", "localhost")]
+
+
 def _rgb(css: str) -> tuple[int, int, int]:
     r, g, b = [int(float(x)) for x in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
     return r, g, b
@@ -103,7 +108,7 @@ def test_streamed_math_renders_as_katex_in_light_and_dark_with_bundled_fonts(cha
     assert {"KaTeX_Main", "KaTeX_Math"} <= set(state["loadedFonts"]), state["loadedFonts"]
     assert state["fontFamily"].startswith("KaTeX_Math"), state["fontFamily"]
     assert state["glyphWidth"] > 0
-    outside = [u for u in requests if not u.startswith("data:") and urlparse(u).hostname not in ("127.0.0.1", "localhost")]
+    outside = _left_the_machine(requests)
     assert outside == [], f"requests left the machine: {outside}"
     assert not [u for u in requests if any(ext in u for ext in (".woff", ".ttf", "katex"))], requests
 
@@ -116,3 +121,39 @@ def test_streamed_math_renders_as_katex_in_light_and_dark_with_bundled_fonts(cha
         assert _contrast(_rgb(dark["mathColor"]), _rgb(dark["background"])) >= 4.5, dark
         assert dark["fontsCheck"] and "\\frac" not in dark["text"]
     assert chat.console_errors == []
+
+
+def test_math_renders_in_notebook7_with_bundled_fonts(lab, browser_context, model_server) -> None:
+    from tests.support.jupyter import open_in_lab, run_all_cells
+
+    model_server.reset()
+    lab.write_notebook("math_nb7.ipynb", [f"from kaito_widget import ChatWidget\nw = ChatWidget(base_url={model_server.base_url!r})\nw"])
+    page = browser_context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        open_in_lab(page, lab, "math_nb7.ipynb", ui="notebook")
+        run_all_cells(page)
+        root = page.locator(".kaito-chat")
+        expect(root.locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+        model_server.script(Reply(tokens=_tokens(MATH_REPLY), delay=0.01))
+        box = root.get_by_label("Message", exact=True)
+        box.fill("math please")
+        box.press("Enter")
+        expect(root.locator('[data-role="assistant"]:not([aria-busy="true"]) .kaito-stats')).to_be_visible(timeout=30_000)
+        expect(root.locator('[data-role="assistant"] .katex')).to_have_count(5)
+        page.wait_for_function(
+            """() => document.fonts.status === 'loaded' && Array.from(document.fonts).some(
+                (f) => f.family.replace(/"/g, '') === 'KaTeX_Main' && f.status === 'loaded')""",
+            timeout=15_000,
+        )
+        visible = page.evaluate(
+            """() => { const c = document.querySelector('.kaito-chat [data-role="assistant"] .kaito-content').cloneNode(true);
+                       c.querySelectorAll('.katex-mathml').forEach((m) => m.remove()); return c.textContent; }"""
+        )
+        assert "\\frac" not in visible and "$5 and a book $10" in visible
+        outside = _left_the_machine(requests)
+        assert outside == [], f"requests left the machine: {outside}"
+    finally:
+        page.close()
+        lab.shutdown_kernels()

@@ -18,7 +18,7 @@
  * and still goes through the sanitizer (sanitize.ts), which admits only the markup KaTeX produces.
  */
 import katex from "katex";
-import type { MarkedExtension, Tokens } from "marked";
+import { Tokenizer, type MarkedExtension, type Tokens } from "marked";
 
 // ``trust: false``: commands that would emit links, images, classes, ids or styles render as errors instead.
 // ``maxSize``: \rule{1000em}{1000em} and friends cannot cover the page. ``strict: "ignore"``: no console noise
@@ -87,9 +87,51 @@ function mathToken(type: MathToken["type"], match: RegExpExecArray | null, displ
   return { type, raw: match[0], text: text.trim(), displayMode };
 }
 
+function inlineMath(src: string): MathToken | undefined {
+  for (const [re, displayMode] of INLINE) {
+    const token = mathToken("mathInline", re.exec(src), displayMode);
+    if (token) return token;
+  }
+  return undefined;
+}
+
+/**
+ * ``maskedTail`` (marked's copy of ``src`` with code spans, links and escapes masked out) with every formula in
+ * ``src`` masked too, so that a `*` or `_` inside math cannot close emphasis opened before it: "_note $x_{i}$_"
+ * keeps its formula. Lengths are unchanged; a formula keeps its first and last character so the delimiter
+ * rules around it see the same neighbours.
+ */
+function maskMath(src: string, maskedTail: string): string {
+  let out = "";
+  let done = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c !== "$" && c !== "\\") continue;
+    // Inside a code span or a link marked already masked the character: not math there. `\(` shows as "+".
+    if (maskedTail[i] !== c && maskedTail[i] !== "+") continue;
+    const token = inlineMath(src.slice(i));
+    if (token) {
+      const end = i + token.raw.length;
+      out += maskedTail.slice(done, i + 1) + "a".repeat(token.raw.length - 2);
+      done = end - 1;
+      i = end - 2; // the loop's i++ lands on the formula's last character, which cannot open another one
+    } else if (c === "\\") {
+      i++; // an escape: the next character is literal
+    }
+  }
+  return out + maskedTail.slice(done);
+}
+
 /** The marked extension: block and inline math tokens, rendered by KaTeX. */
 export function mathExtension(): MarkedExtension {
   return {
+    tokenizer: {
+      emStrong(src: string, maskedSrc: string, prevChar?: string) {
+        if (!/^[*_]/.test(src) || !/[$\\]/.test(src)) return false; // marked's own, unchanged
+        const head = maskedSrc.slice(0, maskedSrc.length - src.length);
+        return Tokenizer.prototype.emStrong.call(this, src, head + maskMath(src, maskedSrc.slice(-src.length)), prevChar);
+      },
+    },
     extensions: [
       {
         name: "mathBlock",
@@ -113,13 +155,7 @@ export function mathExtension(): MarkedExtension {
           const i = src.search(/\$|\\[[(]/);
           return i < 0 ? undefined : i;
         },
-        tokenizer(src: string) {
-          for (const [re, displayMode] of INLINE) {
-            const token = mathToken("mathInline", re.exec(src), displayMode);
-            if (token) return token;
-          }
-          return undefined;
-        },
+        tokenizer: inlineMath,
         renderer: (token) => renderTex((token as MathToken).text, (token as MathToken).displayMode),
       },
     ],

@@ -330,3 +330,23 @@ describe("saved transcripts", () => {
     expect(assistant.textContent).toContain("not $5.");
   });
 });
+
+describe("math and emphasis", () => {
+  it.each([
+    ["_note $x_{i}$ here_", ["x_{i}"], "em"],
+    ["*see $a*b$ and c*", ["a*b"], "em"],
+    ["**bold \\(x^*\\) and $y_1$** ok", ["x^*", "y_1"], "strong"],
+    ["*one* $a_1$ and $b_2$ *two*", ["a_1", "b_2"], "em"],
+  ])("%s keeps its formulas whole", (src, tex, tag) => {
+    const el = render(src);
+    expect(formulas(el).map((f) => f.tex)).toEqual(tex);
+    expect(el.querySelector(tag)).not.toBeNull();
+  });
+
+  it("still lets code spans and escapes inside emphasis be", () => {
+    const el = render("*a `$x*` b* and _\\$5 \\_ $10_");
+    expect(el.querySelector(".katex")).toBeNull();
+    expect(el.querySelector("em code")?.textContent).toBe("$x*");
+    expect(el.textContent?.trim()).toBe("a $x* b and $5 _ $10");
+  });
+});

@@ -23,7 +23,10 @@ import { Tokenizer, type MarkedExtension, type Tokens } from "marked";
 // ``trust: false``: commands that would emit links, images, classes, ids or styles render as errors instead.
 // ``maxSize``: \rule{1000em}{1000em} and friends cannot cover the page. ``strict: "ignore"``: no console noise
 // for harmless non-LaTeX input. ``throwOnError: false``: a parse error renders the source in the error colour.
-const OPTIONS = { throwOnError: false, trust: false, strict: "ignore", maxSize: 20, maxExpand: 500 } as const;
+// ``errorColor`` is KaTeX's default, named here because styles.css recolours it with the theme's error colour.
+const OPTIONS = {
+  throwOnError: false, trust: false, strict: "ignore", maxSize: 20, maxExpand: 500, errorColor: "#cc0000",
+} as const;
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ChatPage
+from tests.e2e.conftest import ARTIFACTS, ChatPage
 from tests.support.fake_openai import Reply
 from tests.support.jupyter import dark_theme
 
@@ -70,6 +70,7 @@ def _math_state(chat: ChatPage) -> dict:
                 links: Array.from(content.querySelectorAll('a')).map((a) => a.getAttribute('href')),
                 codes: Array.from(content.querySelectorAll('code')).map((c) => c.textContent),
                 mathColor: getComputedStyle(content.querySelector('.katex')).color,
+                errorColor: getComputedStyle(content.querySelector('.katex [style*="color:#cc0000"]')).color,
                 background: getComputedStyle(chat).backgroundColor,
                 fontFamily: main ? getComputedStyle(main).fontFamily : '',
                 glyphWidth: main ? main.getBoundingClientRect().width : 0,
@@ -102,6 +103,7 @@ def test_streamed_math_renders_as_katex_in_light_and_dark_with_bundled_fonts(cha
     assert "$x$" in state["codes"]  # code stays code
     assert state["links"] == []  # \href is not a link (trust off); it shows in the error colour instead
     assert "\\href" in state["text"]
+    assert state["errorColor"] != "rgb(204, 0, 0)"  # the theme's error colour, not KaTeX's fixed red
 
     # KaTeX's own fonts, loaded from the data: URLs inside widget.css
     assert state["fontsCheck"], state
@@ -112,10 +114,13 @@ def test_streamed_math_renders_as_katex_in_light_and_dark_with_bundled_fonts(cha
     assert outside == [], f"requests left the machine: {outside}"
     assert not [u for u in requests if any(ext in u for ext in (".woff", ".ttf", "katex"))], requests
 
+    ARTIFACTS.mkdir(exist_ok=True)  # for a human look (gitignored)
+    chat.root.screenshot(path=str(ARTIFACTS / "math-light.png"))
     light = state
     assert _contrast(_rgb(light["mathColor"]), _rgb(light["background"])) >= 4.5, light
     with dark_theme(chat.page):
         dark = _math_state(chat)
+        chat.root.screenshot(path=str(ARTIFACTS / "math-dark.png"))
         assert sum(_rgb(dark["background"])) < 200  # the theme did switch
         assert dark["formulas"] == 5 and dark["mathColor"] != light["mathColor"]  # math follows the theme
         assert _contrast(_rgb(dark["mathColor"]), _rgb(dark["background"])) >= 4.5, dark

@@ -162,3 +162,60 @@ def test_math_renders_in_notebook7_with_bundled_fonts(lab, browser_context, mode
     finally:
         page.close()
         lab.shutdown_kernels()
+
+
+def test_saved_transcript_renders_math_with_bundled_fonts(lab, browser_context, model_server) -> None:
+    """Reopened with the kernel gone, the notebook shows the saved transcript (the JupyterLab extension): its math
+    is KaTeX too, with the fonts of the stylesheet the extension carries."""
+    import json
+    import time
+
+    from tests.support.jupyter import open_in_lab, run_all_cells
+
+    model_server.reset()
+    path = lab.write_notebook("math_saved.ipynb", [f"from kaito_widget import ChatWidget\nw = ChatWidget(base_url={model_server.base_url!r})\nw"])
+    page = browser_context.new_page()
+    try:
+        open_in_lab(page, lab, path.name)
+        run_all_cells(page)
+        root = page.locator(".kaito-chat")
+        expect(root.locator(".kaito-status")).to_have_attribute("data-status", "ready", timeout=60_000)
+        model_server.script(Reply(text=MATH_REPLY))
+        box = root.get_by_label("Message", exact=True)
+        box.fill("math please")
+        box.press("Enter")
+        expect(root.locator('[data-role="assistant"] .kaito-stats')).to_be_visible(timeout=30_000)
+        before = path.stat().st_mtime_ns
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        deadline = time.time() + 20
+        while path.stat().st_mtime_ns == before and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)
+        assert "\\frac" in json.dumps(json.loads(path.read_text())["metadata"]["kaito_widget"])
+    finally:
+        page.close()
+        lab.shutdown_kernels()
+
+    page = browser_context.new_page()  # the next day: the notebook opens, nothing has run
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        open_in_lab(page, lab, path.name)
+        saved = page.locator(".kaito-saved")
+        expect(saved).to_have_count(1, timeout=60_000)
+        expect(saved.locator('[data-role="assistant"] .katex')).to_have_count(5)
+        page.wait_for_function(
+            """() => document.fonts.status === 'loaded' && Array.from(document.fonts).some(
+                (f) => f.family.replace(/"/g, '') === 'KaTeX_Main' && f.status === 'loaded')""",
+            timeout=15_000,
+        )
+        visible = page.evaluate(
+            """() => { const c = document.querySelector('.kaito-saved [data-role="assistant"] .kaito-content').cloneNode(true);
+                       c.querySelectorAll('.katex-mathml').forEach((m) => m.remove()); return c.textContent; }"""
+        )
+        assert "\\frac" not in visible and "$5 and a book $10" in visible
+        assert page.locator(".kaito-saved a").count() == 0  # \href stayed inert
+        assert _left_the_machine(requests) == []
+    finally:
+        page.close()
+        lab.shutdown_kernels()

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2
-import openai
+if TYPE_CHECKING:  # imported where used: `import kaito_widget` stays fast (see transport.py)
+    import httpx2
+    import openai
 
 MODES = ("chat", "completions", "legacy")
 MODE_LABELS = {"chat": "chat API", "completions": "completions API (no chat template)", "legacy": "legacy /chat"}
@@ -25,6 +26,7 @@ class Piece:
     text: str = ""
     finish_reason: str | None = None
     usage_tokens: int | None = None
+    prompt_tokens: int | None = None  # from usage, with usage_tokens
 
 
 @dataclass
@@ -48,9 +50,9 @@ def chat(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Iterator[P
     )
     on_stream(stream)
     for chunk in stream:
-        usage = chunk.usage.completion_tokens if getattr(chunk, "usage", None) else None
-        if usage is not None:
-            yield Piece(usage_tokens=usage)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None and usage.completion_tokens is not None:
+            yield Piece(usage_tokens=usage.completion_tokens, prompt_tokens=usage.prompt_tokens)
         for choice in chunk.choices or []:
             yield Piece(choice.delta.content or "" if choice.delta else "", choice.finish_reason)
 
@@ -100,6 +102,8 @@ class LegacyError(RuntimeError):
 
 def fallback_for(mode: str, exc: BaseException) -> str | None:
     """The next mode to try after ``exc`` in ``mode``, or None when the error is a real one to show."""
+    import openai
+
     if mode == "chat" and isinstance(exc, openai.BadRequestError) and "chat template" in str(exc.body):
         return "completions"
     if mode in ("chat", "completions") and isinstance(exc, openai.NotFoundError):

@@ -18,6 +18,9 @@ import openai
 
 from . import api_modes
 from . import params as P
+from . import stream_parts as S
+from .transcript import reasoning_markdown
+from .reply import ANSWER, REASONING, Reply
 from .errors import BusyError, ChatError
 from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model
 
@@ -37,8 +40,19 @@ class GenerationStarted:
 @dataclass(frozen=True)
 class Delta:
     index: int
-    offset: int  # code points generated before ``text``
+    offset: int  # code points of this part generated before ``text``
     text: str
+    part: str = ANSWER  # "answer" | "reasoning" (the model's thinking, shown apart and never sent back)
+
+
+@dataclass(frozen=True)
+class ReplyReset:
+    """The reply so far is now this: what streamed as the answer was thinking (a chat template that opened
+    ``<think>`` in the prompt). Views redraw it whole; later deltas continue from these lengths."""
+
+    index: int
+    text: str
+    reasoning: str
 
 
 @dataclass(frozen=True)
@@ -61,7 +75,7 @@ class Connected:
     models: tuple[str, ...] = ()  # everything GET /models lists: the base model and its LoRA adapters
 
 
-Event = StatusChanged | GenerationStarted | Delta | MessagesChanged | ParamChanged | Connected
+Event = StatusChanged | GenerationStarted | Delta | ReplyReset | MessagesChanged | ParamChanged | Connected
 Listener = Callable[[Event], None]
 # Finds the endpoint, reporting progress (e.g. "waiting for the model to load") and giving up when cancel is set.
 EndpointResolver = Callable[[Callable[[str], None], threading.Event], Endpoint]
@@ -73,35 +87,6 @@ STOP_GRACE_S = 1.0
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass
-class _Generation:
-    """Book-keeping for the one reply being generated."""
-
-    index: int
-    stop_requested: threading.Event
-    done: threading.Event
-    stream: Any = None  # the openai Stream, closed by stop() to end the HTTP response
-    text: str = ""
-    length: int = 0  # code points in ``text``
-    chunks: int = 0  # content chunks received: the token count when the server sends no usage
-    started: float = 0.0  # perf_counter() when the request went out
-    first_token: float | None = None
-    finalized: bool = False
-
-    def stats(self, usage_tokens: int | None = None, finish_reason: str | None = None) -> dict[str, Any]:
-        tokens = usage_tokens if usage_tokens is not None else self.chunks
-        end = time.perf_counter()
-        ttft = (self.first_token - self.started) * 1000 if self.first_token is not None else None
-        duration = end - self.first_token if self.first_token is not None else None
-        tps = tokens / duration if duration and tokens > 0 else None
-        return {
-            "ttft_ms": round(ttft, 1) if ttft is not None else None,
-            "completion_tokens": tokens,
-            "tokens_per_s": round(tps, 1) if tps is not None else None,
-            "finish_reason": finish_reason,
-        }
 
 
 class ChatController:
@@ -139,7 +124,7 @@ class ChatController:
         self._listeners: list[Listener] = []
         self._messages: list[dict[str, Any]] = []
         self._cleared: list[dict[str, Any]] | None = None  # what clear() removed, until the next turn
-        self._generation: _Generation | None = None
+        self._generation: Reply | None = None
         self._status = "connecting"
         self._status_message = "Connecting…"
         self._ready = threading.Event()
@@ -196,10 +181,16 @@ class ChatController:
         return self._cleared is not None
 
     def streaming_text(self) -> tuple[int, str]:
-        """(index, text so far) of the reply being generated, or (-1, "") when idle: lets a new view catch up."""
+        """(index, answer so far) of the reply being generated, or (-1, "") when idle."""
+        index, text, _ = self.streaming_parts()
+        return index, text
+
+    def streaming_parts(self) -> tuple[int, str, str]:
+        """(index, answer so far, reasoning so far) of the reply being generated, or (-1, "", "") when idle: lets
+        a new view catch up."""
         with self._lock:
             gen = self._generation
-            return (gen.index, gen.text) if gen else (-1, "")
+            return (gen.index, gen.text, gen.reasoning) if gen else (-1, "", "")
 
     def _set_status(self, status: str, message: str = "") -> None:
         with self._lock:
@@ -331,12 +322,12 @@ class ChatController:
         if self._generation is not None:
             raise BusyError("A reply is still being generated: wait for it, or stop it first.")
 
-    def _new_generation(self) -> _Generation:
+    def _new_generation(self) -> Reply:
         """Reserve the generation slot (caller holds the lock)."""
-        self._generation = _Generation(len(self._messages), threading.Event(), threading.Event())
+        self._generation = Reply(len(self._messages))
         return self._generation
 
-    def _start(self, gen: _Generation) -> int:
+    def _start(self, gen: Reply) -> int:
         """Announce the new reply and start its worker (outside the lock: listeners may take their own locks)."""
         with self._lock:
             messages = _copy_messages(self._messages[: gen.index])
@@ -352,7 +343,8 @@ class ChatController:
         return gen is None or gen.done.wait(timeout)
 
     def ask(self, text: str, timeout: float | None = None) -> str:
-        """Send ``text`` and block until the reply is complete; return its text (raise ChatError if it failed)."""
+        """Send ``text`` and block until the reply is complete; return its answer (without the model's thinking,
+        which is in ``messages[-1]["reasoning"]``); raise ChatError if it failed."""
         index = self.send(text)
         if not self.wait(timeout):
             self.stop()
@@ -378,7 +370,7 @@ class ChatController:
             except Exception:  # closing from another thread may race with the worker; the worker copes
                 pass
         if not gen.done.wait(STOP_GRACE_S):
-            self._finalize(gen, error=None, stopped=True, stats=gen.stats())
+            self._finalize(gen, error=None, stopped=True)
 
     def clear(self) -> None:
         """Empty the conversation; ``undo_clear()`` brings it back until the next message is sent."""
@@ -419,7 +411,8 @@ class ChatController:
             self._closed = True
 
     def history(self, upto: int | None = None) -> list[dict[str, str]]:
-        """What goes to the model: the system prompt, then every turn before ``upto`` (role and content only).
+        """What goes to the model: the system prompt, then every turn before ``upto`` (role and content only: the
+        model's earlier thinking is never sent back, as the reasoning models' chat templates expect).
 
         A turn whose reply failed before producing any text is left out, so roles keep alternating (several chat
         templates reject two user messages in a row); a partial reply (stopped or broken off) is kept.
@@ -438,33 +431,49 @@ class ChatController:
         return out
 
     # -- the worker --------------------------------------------------------------------------------------------------
-    def _generate(self, gen: _Generation) -> None:
-        usage_tokens: int | None = None
-        finish: str | None = None
+    def _generate(self, gen: Reply) -> None:
         error: str | None = None
+        splitter = S.ThinkSplitter()
         try:
             self._ensure_connected()
             gen.started = time.perf_counter()
-            for piece in self._pieces(gen):
+            for raw in self._parts(gen):
                 if gen.stop_requested.is_set():
                     break
-                usage_tokens = piece.usage_tokens if piece.usage_tokens is not None else usage_tokens
-                finish = piece.finish_reason or finish
-                if piece.text:
-                    self._append(gen, piece.text)
+                for part in splitter.feed(raw):
+                    self._apply(gen, part)
         except Exception as exc:
             if not gen.stop_requested.is_set():  # closing the stream on stop() raises here; that is not an error
                 error = str(exc) if isinstance(exc, ChatError) else error_text(exc)
-        self._finalize(gen, error=error, stopped=gen.stop_requested.is_set(), stats=gen.stats(usage_tokens, finish))
+        for part in splitter.end():  # text held back as a possible tag is text after all; a broken reply keeps it
+            self._apply(gen, part)
+        self._finalize(gen, error=error, stopped=gen.stop_requested.is_set())
 
-    def _pieces(self, gen: _Generation) -> Iterator[api_modes.Piece]:
+    def _apply(self, gen: Reply, part: S.Part) -> None:
+        if isinstance(part, S.AnswerText):
+            self._append(gen, ANSWER, part.text)
+        elif isinstance(part, S.ReasoningText):
+            self._append(gen, REASONING, part.text)
+        elif isinstance(part, S.Usage):
+            gen.usage_tokens = part.completion_tokens
+        elif isinstance(part, S.Finish):
+            gen.finish_reason = part.reason
+        elif isinstance(part, S.AnswerWasReasoning):
+            with self._lock:
+                if gen.finalized:
+                    return
+                gen.answer_was_reasoning()
+                reset = ReplyReset(gen.index, gen.text, gen.reasoning)
+            self._emit(reset)
+
+    def _parts(self, gen: Reply) -> Iterator[S.Part]:
         """Stream the reply in the current API mode; before anything arrived, fall back to an older API."""
         while True:
             produced = False
             try:
-                for piece in self._stream_in_mode(gen):
+                for part in self._stream_in_mode(gen):
                     produced = True
-                    yield piece
+                    yield part
                 return
             except Exception as exc:
                 if produced or gen.stop_requested.is_set():
@@ -480,7 +489,7 @@ class ChatController:
                     self._mode = nxt
                 self._emit(self._connected_event())  # the header says which API is in use
 
-    def _stream_in_mode(self, gen: _Generation) -> Iterator[api_modes.Piece]:
+    def _stream_in_mode(self, gen: Reply) -> Iterator[S.Part]:
         with self._lock:
             params, model, client, endpoint = dict(self._params), self._model, self._client, self._endpoint
         assert client is not None and endpoint is not None and model is not None
@@ -509,19 +518,14 @@ class ChatController:
                 raise self._connect_error or ChatError(self._status_message)
             self._set_status("generating", "")
 
-    def _append(self, gen: _Generation, piece: str) -> None:
+    def _append(self, gen: Reply, part: str, text: str) -> None:
         with self._lock:
             if gen.finalized:
                 return
-            if gen.first_token is None:
-                gen.first_token = time.perf_counter()
-            gen.chunks += 1
-            offset = gen.length
-            gen.text += piece
-            gen.length += len(piece)
-        self._emit(Delta(gen.index, offset, piece))
+            offset = gen.add(part, text)
+        self._emit(Delta(gen.index, offset, text, part))
 
-    def _finalize(self, gen: _Generation, *, error: str | None, stopped: bool, stats: dict[str, Any]) -> None:
+    def _finalize(self, gen: Reply, *, error: str | None, stopped: bool) -> None:
         """Commit the reply to the transcript exactly once, whoever gets here first (worker or stop())."""
         with self._lock:
             if gen.finalized:
@@ -529,13 +533,13 @@ class ChatController:
             gen.finalized = True
             reply = {
                 "role": "assistant",
-                "content": gen.text,
+                **gen.message_fields(),
                 "created": _now(),
                 "model": self._model,
                 "params": {k: v for k, v in self._params.items() if k != "system_prompt"},
                 "error": error,
                 "stopped": stopped,
-                "stats": stats,
+                "stats": gen.stats(),
             }
             if self._generation is gen:
                 self._generation = None
@@ -559,7 +563,10 @@ class ChatController:
             lines += ["**System prompt:** " + system, ""]
         for m in messages:
             who = {"user": "You", "assistant": "Assistant", "system": "System"}.get(m["role"], m["role"])
-            lines += [f"### {who}", "", m["content"] or "", ""]
+            lines += [f"### {who}", ""]
+            if m.get("reasoning"):
+                lines += [reasoning_markdown(m["reasoning"], (m.get("stats") or {}).get("reasoning_ms")), ""]
+            lines += [m["content"] or "", ""]
             if m.get("stopped"):
                 lines += ["*(stopped)*", ""]
             if m.get("error"):

@@ -20,8 +20,9 @@ ROLES = ("user", "assistant", "system")
 MAX_MESSAGES = 2_000
 MAX_MESSAGE_CHARS = 200_000  # ~50k tokens: more than any reply; a bigger entry is cut, visibly
 MAX_TOTAL_CHARS = 4_000_000
-STAT_FIELDS = {"ttft_ms": float, "completion_tokens": int, "tokens_per_s": float, "finish_reason": str}
-MESSAGE_FIELDS = ("role", "content", "created", "model", "params", "stats", "error", "stopped")
+STAT_FIELDS = {"ttft_ms": float, "reasoning_ms": float, "completion_tokens": int, "tokens_per_s": float,
+               "finish_reason": str}
+MESSAGE_FIELDS = ("role", "content", "reasoning", "created", "model", "params", "stats", "error", "stopped")
 
 
 class TranscriptError(ValueError):
@@ -73,7 +74,7 @@ def parse(data: Any) -> LoadedTranscript:
             problems.append(problem)
         if message is None:
             continue
-        total += len(message["content"])
+        total += len(message["content"]) + len(message.get("reasoning") or "")
         if total > MAX_TOTAL_CHARS:
             problems.append(f"messages from #{i + 1} on were dropped: the transcript exceeds {MAX_TOTAL_CHARS} characters")
             break
@@ -107,6 +108,12 @@ def _message(entry: Any, i: int) -> tuple[dict[str, Any] | None, str | None]:
     if isinstance(created, str) and len(created) <= 40:
         message["created"] = created
     if role == "assistant":
+        reasoning = entry.get("reasoning")
+        message["reasoning"] = reasoning if isinstance(reasoning, str) and reasoning else None
+        if message["reasoning"] is not None and len(reasoning) > MAX_MESSAGE_CHARS:
+            cut = f"{where}'s thinking was cut to its first {MAX_MESSAGE_CHARS} characters (too long to restore)"
+            problem = f"{problem}; {cut}" if problem else cut
+            message["reasoning"] = reasoning[:MAX_MESSAGE_CHARS] + "\n\n…(cut: too long to restore)"
         error = entry.get("error")
         message["error"] = error[:2000] if isinstance(error, str) else None
         message["stopped"] = entry.get("stopped") is True
@@ -149,6 +156,13 @@ def _str_or_none(value: Any) -> str | None:
     return value[:10_000] if isinstance(value, str) else None
 
 
+def reasoning_markdown(reasoning: str, reasoning_ms: float | None = None) -> str:
+    """The model's thinking as a collapsed ``<details>`` block (GitHub, JupyterLab and VS Code fold it)."""
+    took = f" for {reasoning_ms / 1000:.0f} s" if reasoning_ms else ""
+    body = reasoning.strip().replace("</details>", "&lt;/details>")  # its text cannot end the block early
+    return f"<details><summary>Thought{took}</summary>\n\n{body}\n\n</details>"
+
+
 READER_TEXT_LIMIT = 100_000
 
 
@@ -160,7 +174,10 @@ def reader_text(messages: list[dict[str, Any]], *, model: str | None, workspace:
              "The live chat needs a running kernel; this is the saved transcript.", ""]
     names = {"user": "You", "assistant": "Assistant", "system": "System"}
     for m in messages:
-        lines += [f"── {names.get(m.get('role', ''), m.get('role', ''))} ──", str(m.get("content", ""))]
+        lines.append(f"── {names.get(m.get('role', ''), m.get('role', ''))} ──")
+        if m.get("reasoning"):
+            lines += ["[thinking]", str(m["reasoning"]).strip(), "[/thinking]"]
+        lines.append(str(m.get("content", "")))
         if m.get("stopped"):
             lines.append("[stopped]")
         if m.get("error"):

@@ -158,9 +158,10 @@ def _str_or_none(value: Any) -> str | None:
 
 def reasoning_markdown(reasoning: str, reasoning_ms: float | None = None) -> str:
     """The model's thinking as a collapsed ``<details>`` block (GitHub, JupyterLab and VS Code fold it)."""
-    took = f" for {reasoning_ms / 1000:.0f} s" if reasoning_ms else ""
+    seconds = (reasoning_ms or 0) / 1000
+    took = f" for {seconds:.1f} s" if 0 < seconds < 10 else f" for {seconds:.0f} s" if seconds else ""
     body = reasoning.strip().replace("</details>", "&lt;/details>")  # its text cannot end the block early
-    return f"<details><summary>Thought{took}</summary>\n\n{body}\n\n</details>"
+    return f"<details><summary>{'Thought' + took if took else 'Thoughts'}</summary>\n\n{body}\n\n</details>"
 
 
 READER_TEXT_LIMIT = 100_000

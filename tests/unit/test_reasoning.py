@@ -224,3 +224,21 @@ def test_widget_redraws_the_reply_when_the_answer_was_thinking(fake: FakeOpenAI)
     assert sync["text"] == "" and sync["reasoning"].strip() in THOUGHTS
     after = rec.custom[rec.custom.index(sync) + 1:]
     assert "".join(m["text"] for m in after if m.get("type") == "delta" and "part" not in m) == ANSWER
+
+
+def test_compare_panes_stream_their_own_thinking(fake: FakeOpenAI) -> None:
+    from tests.unit.test_compare import make as make_compare
+
+    fake.route = lambda body: Reply(text=f"at {body['temperature']}", reasoning=f"thinking at {body['temperature']}",
+                                    reasoning_as="think_tags", delay=0.005)
+    w, rec = make_compare(fake, temperature=[0.2, 1.2])
+    assert w.ask("go", timeout=20) == ["at 0.2", "at 1.2"]
+    for pane, t in ((0, 0.2), (1, 1.2)):
+        thinking = [m for m in rec.of("delta") if m["pane"] == pane and m.get("part") == "reasoning"]
+        assert "".join(m["text"] for m in thinking) == f"thinking at {t}"
+        assert w.panes[pane].messages[-1]["reasoning"] == f"thinking at {t}"
+    rec.browser(w, {"type": "sync_request", "pane": 0})  # idle: nothing to catch up
+    assert rec.of("sync") == []
+    assert "<details><summary>Thought" in w.to_markdown()
+    saved = json.loads(w.to_json())
+    assert saved["panes"][1]["messages"][1]["reasoning"] == "thinking at 1.2"

@@ -79,8 +79,8 @@ class ThinkSplitter:
     """Splits ``<think>…</think>`` out of answer text; every other part passes through unchanged.
 
     ``<think>`` counts only at the very start of the answer (after whitespace): later it is text the model wrote
-    about tags. The first bare ``</think>`` before any answer-only text was decided reclassifies the answer so far
-    as thinking. Whitespace between thinking and the answer is dropped, as chat UIs do.
+    about tags, and so is every ``</think>`` after it. Otherwise the first bare ``</think>`` reclassifies the answer
+    so far as thinking. Whitespace between thinking and the answer is dropped, as chat UIs do.
     """
 
     def __init__(self) -> None:
@@ -88,6 +88,7 @@ class ThinkSplitter:
         self._buf = ""  # answer text held back: a possible tag prefix, or leading whitespace
         self._thought = False  # reasoning arrived (by tag or field): leading whitespace of the answer is dropped
         self._thinking_text = False  # reasoning text was passed on: its leading whitespace is behind us
+        self._tail = ""  # the end of the answer passed on, to see a "<think>" written across chunks
 
     def feed(self, part: Part) -> list[Part]:
         if isinstance(part, ReasoningText):
@@ -127,6 +128,10 @@ class ThinkSplitter:
                 self._buf = buf[len(buf) - keep:]
                 return
             if self._state == "answer":  # no <think> opened: a bare </think> means the prompt opened it
+                if OPEN_TAG in self._tail + buf:  # the model writes about the tags: they are text from here on
+                    self._state = "after"
+                    self._thought = False
+                    continue
                 end = buf.find(CLOSE_TAG)
                 if end >= 0:
                     yield AnswerWasReasoning()
@@ -138,6 +143,7 @@ class ThinkSplitter:
                 keep = 0 if final else _held_prefix(buf, CLOSE_TAG)
                 if buf[: len(buf) - keep]:
                     yield AnswerText(buf[: len(buf) - keep])
+                    self._tail = (self._tail + buf[: len(buf) - keep])[-len(OPEN_TAG):]
                 self._buf = buf[len(buf) - keep:]
                 return
             # after thinking: plain answer text, its leading whitespace dropped

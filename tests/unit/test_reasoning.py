@@ -79,6 +79,16 @@ def test_think_mid_answer_is_text_the_model_wrote() -> None:
     assert not any(isinstance(p, (ReasoningText, AnswerWasReasoning)) for p in out)
 
 
+def test_a_plain_answer_about_the_tags_stays_the_answer() -> None:
+    s = ThinkSplitter()
+    out = []
+    for text in ["Models write <th", "ink> first, then ", "</think>", " and the answer."]:
+        out += s.feed(AnswerText(text))
+    out += s.end()
+    assert all(isinstance(p, AnswerText) for p in out)
+    assert "".join(p.text for p in out) == "Models write <think> first, then </think> and the answer."
+
+
 def test_only_the_closing_tag_split_across_chunks() -> None:
     s = ThinkSplitter()
     out = []

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .stream_parts import AnswerText, Finish, Part, chat_chunk_parts
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: `import kaito_widget` stays fast (see transport.py)
     import httpx2
     import openai
 

@@ -21,8 +21,9 @@ from typing import Any, NoReturn
 
 from . import transcript as T
 from .commands import CommandResult, is_command, run_command
-from .controller import ChatController, Delta, Event, ReplyReset, StatusChanged
-from .discovery import workspace_resolver
+from .context_window import OVERFLOW_MODES, left_out_note
+from .controller import ChatController, Delta, Event, Notice, ReplyReset, StatusChanged
+from .workspaces import workspace_resolver
 from .errors import ChatError
 from .params import DEFAULTS, ParameterError
 from .params import parse as parse_param
@@ -108,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", metavar="P", type=_param("top_p"), default=DEFAULTS["top_p"],
                    help="0.0–1.0 (default: %(default)s)")
     p.add_argument("--system-prompt", metavar="TEXT", help="instructions sent before the conversation")
+    p.add_argument("--overflow", choices=OVERFLOW_MODES, default="truncate",
+                   help="when the conversation outgrows the model's context window: leave the oldest turns out of "
+                        "the request and say so (truncate, the default), or show the server's error (error)")
     p.add_argument("--show-reasoning", action="store_true",
                    help="print a reasoning model's thinking, dimmed, on stderr as it streams (default: hidden; an "
                         "interactive session says 'Thinking…' and how long it took)")
@@ -130,7 +134,7 @@ def make_controller(args: argparse.Namespace) -> ChatController:
                                       kubeconfig=args.kubeconfig)
     return ChatController(
         base_url=args.base_url, resolver=resolver, model=args.model, temperature=args.temperature,
-        top_p=args.top_p, max_tokens=args.max_tokens, system_prompt=args.system_prompt,
+        top_p=args.top_p, max_tokens=args.max_tokens, system_prompt=args.system_prompt, overflow=args.overflow,
     )
 
 
@@ -197,6 +201,8 @@ class ReplyPrinter:
                 if self._armed and event.reasoning and self._thinking_since is None:
                     self._thinking_since = time.monotonic()
                     self._thinking_at_line_start = True
+        elif isinstance(event, Notice):
+            warn(event.text)
         elif isinstance(event, StatusChanged) and event.status == "connecting":
             # Waiting for a workspace can take minutes (weights loading): say why, once per new reason.
             if event.message and event.message != "Connecting…" and event.message != self._last_progress:
@@ -294,6 +300,9 @@ class Session:
             sys.stdout.flush()
         if reply is not None and reply.get("stopped"):
             say(STOPPED_MARKER)
+        left_out = ((reply or {}).get("stats") or {}).get("turns_left_out")
+        if left_out:
+            warn(left_out_note(left_out, c.context_window))
         if reply is not None and reply.get("error"):
             warn(f"Error: {reply['error']}")
         return reply

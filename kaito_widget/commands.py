@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .context_window import usage_text
 from .controller import ChatController
 from .params import SPECS, ParameterError
 from .params import parse as parse_param
@@ -74,6 +75,7 @@ def status_text(controller: ChatController, *, workspace: str | None = None, nam
         f"status: {controller.status}" + (f" — {controller.status_message}" if controller.status_message else ""),
         *(f"{name}: {p[name]}" for name in SPECS),
         f"system_prompt: {p['system_prompt'] or '(none)'}",
+        f"context: {usage_text(controller.context_used, controller.context_window)} (overflow: {controller.overflow})",
         f"messages: {len(controller.messages)}",
     ]
     return "\n".join(lines)

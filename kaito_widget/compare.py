@@ -16,7 +16,7 @@ import traitlets
 from . import params as P
 from . import transcript as T
 from .coalesce import DeltaCoalescer
-from .controller import Connected, Delta, Event, MessagesChanged, ReplyReset, StatusChanged
+from .controller import Connected, Delta, Event, MessagesChanged, Notice, ReplyReset, StatusChanged
 from .errors import ChatError
 from .face import NotebookFace
 from .panes import COMPARABLE, PARAMS, ComparePane, build_panes, pane_settings
@@ -51,6 +51,7 @@ class CompareWidget(NotebookFace):
         grid: dict[str, list[Any]] | None = None,
         chat_id: str | None = None,
         history: str = "restore",
+        overflow: str = "truncate",
     ) -> None:
         values = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens,
                   "system_prompt": system_prompt, "model": model, "workspace": workspace}
@@ -69,13 +70,14 @@ class CompareWidget(NotebookFace):
         self.namespace = namespace
         self._panes: list[ComparePane] = build_panes(  # each controller checks its parameters here
             settings, workspace=fixed.get("workspace"), namespace=namespace, context=context, kubeconfig=kubeconfig,
-            base_url=base_url, api_key=api_key, model=fixed.get("model"), params=params)
+            base_url=base_url, api_key=api_key, model=fixed.get("model"), params=params, overflow=overflow)
         self._coalescers = [DeltaCoalescer(self._delta_sender(p.index)) for p in self._panes]
         shared = {k: v for k, v in fixed.items() if v is not None}
         super().__init__(chat_id=chat_id, history=history, kind=KIND, compared=compared, shared=shared,
                          panes_state=[self._pane_state(p) for p in self._panes])
         self.on_msg(self._on_browser_message)
         for pane in self._panes:
+            pane.on_setting_changed = self._setting_changed
             pane.controller.subscribe(lambda event, pane=pane: self._on_event(pane, event))
             pane.controller.connect()
 
@@ -84,6 +86,13 @@ class CompareWidget(NotebookFace):
     def panes(self) -> list[ComparePane]:
         """The open panes, in order."""
         return [p for p in self._panes if not p.closed]
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until every open pane's model is known (``pane.model`` filled), or raise the first pane's
+        connection error. ``timeout`` bounds the whole wait."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for pane in self.panes:
+            pane.wait_ready(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def send(self, text: str) -> None:  # type: ignore[override]  # anywidget's send(content) is for custom messages
         """Send ``text`` to every open pane; returns at once while the replies stream."""
@@ -99,8 +108,7 @@ class CompareWidget(NotebookFace):
 
         A pane whose reply failed contributes its partial text (the error is in its last message, and shown in its
         pane); only if every pane failed is ChatError raised, since then there is nothing to compare."""
-        for pane in self.panes:
-            pane.controller.wait_ready(timeout)
+        self.wait_ready(timeout)
         self.send(text)
         if not self.wait(timeout):
             self.stop()
@@ -241,8 +249,14 @@ class CompareWidget(NotebookFace):
             "index": pane.index, "label": pane.label, "setting": pane.setting, "messages": c.messages,
             "streaming_index": streaming_index, "status": "closed" if pane.closed else c.status,
             "status_message": c.status_message, "model": c.model or "", "endpoint_host": c.endpoint_host,
-            "closed": pane.closed,
+            "closed": pane.closed, "context_window": c.context_window, "context_used": c.context_used,
         }
+
+    def _setting_changed(self, pane: ComparePane) -> None:
+        """A pane's own setting changed from Python: its header shows the new label, the notebook keeps it."""
+        self._update_pane(pane)
+        if not pane.controller.generating:
+            self._persist()
 
     def _update_pane(self, pane: ComparePane, **changes: Any) -> None:
         with self._lock:
@@ -267,6 +281,8 @@ class CompareWidget(NotebookFace):
                     self._persist()  # once every pane has finished its turn (or on clear, restore)
             elif isinstance(event, (StatusChanged, Connected)):
                 self._update_pane(pane)
+            elif isinstance(event, Notice):
+                self._notice(f"{pane.label}: {event.text}", event.level, pane=pane.index)
 
     def _delta_sender(self, index: int):
         def send(reply_index: int, offset: int, text: str, part: str) -> None:

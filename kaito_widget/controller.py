@@ -12,17 +12,20 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from collections.abc import Iterator
-from typing import Any, Callable
-
-import openai
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import api_modes
 from . import params as P
 from . import stream_parts as S
-from .transcript import reasoning_markdown
+from .context_window import Usage, check_overflow, left_out_note, message_chars, plan_request, \
+    prompt_tokens_from_error, window_from_error
+from .errors import BusyError, ChatError, StillConnecting
 from .reply import ANSWER, REASONING, Reply
-from .errors import BusyError, ChatError
-from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model
+from .transcript import reasoning_markdown
+from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model, tokenize
+
+if TYPE_CHECKING:  # the SDK loads on the connect thread, not at `import kaito_widget` (see transport.py)
+    import openai
 
 
 # -- events the faces subscribe to -------------------------------------------------------------------------------
@@ -73,9 +76,18 @@ class Connected:
     endpoint_host: str
     api_mode: str = "chat"  # chat | completions | legacy (see api_modes.py)
     models: tuple[str, ...] = ()  # everything GET /models lists: the base model and its LoRA adapters
+    context_window: int | None = None  # the model's window in tokens, when the server says
 
 
-Event = StatusChanged | GenerationStarted | Delta | ReplyReset | MessagesChanged | ParamChanged | Connected
+@dataclass(frozen=True)
+class Notice:
+    """A one-off note for the user (e.g. a parameter lowered to fit the model); not part of the transcript."""
+
+    text: str
+    level: str = "info"  # info | error
+
+
+Event = StatusChanged | GenerationStarted | Delta | ReplyReset | MessagesChanged | ParamChanged | Connected | Notice
 Listener = Callable[[Event], None]
 # Finds the endpoint, reporting progress (e.g. "waiting for the model to load") and giving up when cancel is set.
 EndpointResolver = Callable[[Callable[[str], None], threading.Event], Endpoint]
@@ -103,6 +115,7 @@ class ChatController:
         top_p: float = P.DEFAULTS["top_p"],
         max_tokens: int = P.DEFAULTS["max_tokens"],
         system_prompt: str | None = None,
+        overflow: str = "truncate",
     ) -> None:
         if (base_url is None) == (resolver is None):
             raise ValueError("Give exactly one of base_url or resolver.")
@@ -116,6 +129,10 @@ class ChatController:
             "max_tokens": P.validate("max_tokens", max_tokens),
             "system_prompt": P.validate("system_prompt", system_prompt) or None,
         }
+        self._overflow = check_overflow(overflow)
+        self._windows: dict[str, int] = {}  # context window per model id, from GET /models or a context error
+        self._usage: Usage | None = None  # the last reply's usage: the header's count and the token estimate's rate
+        self._tokenize_supported = True  # vLLM's POST /tokenize; off after a 404
         self._requested_model = model
         self._model: str | None = model
         self._endpoint: Endpoint | None = None
@@ -205,10 +222,19 @@ class ChatController:
         with self._lock:
             return dict(self._params)
 
+    def validate_param(self, name: str, value: Any) -> Any:
+        """``value`` checked for ``name``: its range, and for max_tokens the model's context window once known."""
+        value = P.validate(name, value)
+        window = self.context_window
+        if name == "max_tokens" and window is not None and value > window:
+            raise P.ParameterError(f"max_tokens must be at most the model's context window, {window} tokens; "
+                                   f"got {value}.")
+        return value
+
     def set_param(self, name: str, value: Any) -> Any:
         """Validate and set a sampling parameter (raises ParameterError naming the range; the old value stays)."""
         name = P.canonical_name(name)
-        value = P.validate(name, value)
+        value = self.validate_param(name, value)
         if name == "system_prompt":
             value = value or None
         with self._lock:
@@ -234,7 +260,41 @@ class ChatController:
 
     def _connected_event(self) -> Connected:
         assert self._endpoint is not None and self._model is not None
-        return Connected(self._model, self._endpoint.display_host, self._mode, self._models)
+        return Connected(self._model, self._endpoint.display_host, self._mode, self._models, self.context_window)
+
+    # -- the context window ------------------------------------------------------------------------------------------
+    @property
+    def context_window(self) -> int | None:
+        """The model's context window in tokens when the server says (vLLM's ``max_model_len``), else None."""
+        return self._windows.get(self._model or "")
+
+    @property
+    def context_used(self) -> int | None:
+        """Tokens the last reply's request used, prompt and reply together (from its ``usage``), else None."""
+        return self._usage.total if self._usage else None
+
+    @property
+    def overflow(self) -> str:
+        return self._overflow
+
+    def _fit_max_tokens(self) -> None:
+        """A max_tokens above the window (given before it was known) is lowered to it, with a notice."""
+        window, asked = self.context_window, self._params["max_tokens"]
+        if window is None or asked <= window:
+            return
+        with self._lock:
+            self._params["max_tokens"] = window
+        self._emit(ParamChanged("max_tokens", window))
+        self._emit(Notice(f"max_tokens {asked} is more than {self._model}'s context window of {window} tokens: "
+                          f"lowered to {window}. Each reply gets the room the conversation leaves."))
+
+    def _count_tokens(self, messages: list[dict[str, Any]], model: str) -> int | None:
+        """The server's count of a prompt (vLLM's /tokenize), or None where it has none (then we estimate)."""
+        if not self._tokenize_supported or self._mode != "chat" or self._endpoint is None:
+            return None
+        count, supported = tokenize(self._endpoint, model, messages)
+        self._tokenize_supported = supported
+        return count
 
     @property
     def api_mode(self) -> str:
@@ -258,6 +318,8 @@ class ChatController:
     def _connect(self) -> None:
         self._set_status("connecting", "Connecting…")
         try:
+            import openai  # the first use: here, on the connect thread, not in the cell that made the widget
+
             endpoint = self._resolver(lambda message: self._set_status("connecting", message), self._cancel)
             client = endpoint.make_client()
             models: list = []
@@ -275,21 +337,27 @@ class ChatController:
             self._connect_error = error
             self._set_status("error", str(error))
         else:
+            windows = {m.id: m.max_model_len for m in models if m.max_model_len}
+            windows.update({m.id: windows[m.parent] for m in models if m.id not in windows and m.parent in windows})
             with self._lock:
                 self._endpoint, self._client, self._model = endpoint, client, model
                 self._mode, self._models = endpoint.api_mode, tuple(m.id for m in models)
+                self._windows = windows
                 self._connect_error = None
             self._emit(self._connected_event())
+            self._fit_max_tokens()
             self._set_status("ready", "")
         finally:
             self._ready.set()
 
     def wait_ready(self, timeout: float | None = None) -> None:
-        """Block until connected; raise ChatError with the reason if connecting failed."""
+        """Block until connected (the model is known); raise ChatError with the reason if connecting failed, and
+        StillConnecting (a ChatError and a TimeoutError) if ``timeout`` seconds pass first."""
         if self._connecting is None:
             self.connect()
         if not self._ready.wait(timeout):
-            raise ChatError("Still connecting to the model server; try again in a moment.")
+            raise StillConnecting(f"Still connecting to the model server after {timeout:g} s: "
+                                  f"{self._status_message or 'no answer yet'}. Try again in a moment.")
         if self._client is None:
             raise self._connect_error or ChatError(self._status_message or "Not connected.")
 
@@ -445,8 +513,16 @@ class ChatController:
         except Exception as exc:
             if not gen.stop_requested.is_set():  # closing the stream on stop() raises here; that is not an error
                 error = str(exc) if isinstance(exc, ChatError) else error_text(exc)
+                if window_from_error(error) and self._overflow == "error":
+                    error += (" The conversation no longer fits the model's context window: Clear it, lower "
+                              "max_tokens, or use overflow='truncate' to leave the oldest turns out.")
         for part in splitter.end():  # text held back as a possible tag is text after all; a broken reply keeps it
             self._apply(gen, part)
+        if gen.prompt_tokens is not None and gen.usage_tokens is not None and gen.plan is not None:
+            # the thinking counts in completion_tokens, so its characters count in the rate too
+            chars = message_chars(gen.plan.messages) + len(gen.text) + len(gen.reasoning)
+            with self._lock:
+                self._usage = Usage(gen.prompt_tokens, gen.usage_tokens, chars)
         self._finalize(gen, error=error, stopped=gen.stop_requested.is_set())
 
     def _apply(self, gen: Reply, part: S.Part) -> None:
@@ -456,6 +532,7 @@ class ChatController:
             self._append(gen, REASONING, part.text)
         elif isinstance(part, S.Usage):
             gen.usage_tokens = part.completion_tokens
+            gen.prompt_tokens = part.prompt_tokens if part.prompt_tokens is not None else gen.prompt_tokens
         elif isinstance(part, S.Finish):
             gen.finish_reason = part.reason
         elif isinstance(part, S.AnswerWasReasoning):
@@ -476,12 +553,16 @@ class ChatController:
                     yield part
                 return
             except Exception as exc:
+                import openai
+
                 if produced or gen.stop_requested.is_set():
                     raise
                 if isinstance(exc, openai.BadRequestError) and self._usage_supported and "stream_options" in \
                         error_text(exc):
                     self._usage_supported = False  # older servers: count the chunks instead
                     continue
+                if isinstance(exc, openai.BadRequestError) and self._learn_from_context_error(gen, error_text(exc)):
+                    continue  # the server's own count says the request was too long: leave out more, once
                 nxt = api_modes.fallback_for(self._mode, exc)
                 if nxt is None:
                     raise
@@ -489,12 +570,37 @@ class ChatController:
                     self._mode = nxt
                 self._emit(self._connected_event())  # the header says which API is in use
 
+    def _learn_from_context_error(self, gen: Reply, text: str) -> bool:
+        """vLLM refused the request as longer than the window: remember the window (and the prompt's real token
+        count, for the estimate); True when the request should be retried with more turns left out."""
+        window = window_from_error(text)
+        if window is None or gen.plan is None:
+            return False
+        prompt = prompt_tokens_from_error(text)
+        with self._lock:
+            first_time = (self._model or "") not in self._windows
+            self._windows.setdefault(self._model or "", window)
+            if prompt is not None:
+                self._usage = Usage(prompt, 0, message_chars(gen.plan.messages))
+        if first_time:
+            self._emit(self._connected_event())
+        if self._overflow != "truncate" or gen.context_retried:
+            return False  # overflow="error", or this was already the retry
+        gen.context_retried = True
+        gen.leave_out_at_least = gen.plan.turns_left_out + 1
+        return True
+
     def _stream_in_mode(self, gen: Reply) -> Iterator[S.Part]:
         with self._lock:
             params, model, client, endpoint = dict(self._params), self._model, self._client, self._endpoint
+            usage = self._usage
         assert client is not None and endpoint is not None and model is not None
-        req = api_modes.Request(model, self.history(gen.index), params["temperature"], params["top_p"],
-                                params["max_tokens"], self._usage_supported)
+        window = self.context_window if self._overflow == "truncate" else None
+        gen.plan = plan_request(self.history(gen.index), window=window, max_tokens=params["max_tokens"],
+                                count=lambda messages: self._count_tokens(messages, model), usage=usage,
+                                leave_out_at_least=gen.leave_out_at_least)
+        req = api_modes.Request(model, gen.plan.messages, params["temperature"], params["top_p"],
+                                gen.plan.max_tokens, self._usage_supported)
 
         def on_stream(stream: Any) -> None:
             gen.stream = stream
@@ -569,6 +675,9 @@ class ChatController:
             lines += [m["content"] or "", ""]
             if m.get("stopped"):
                 lines += ["*(stopped)*", ""]
+            left_out = (m.get("stats") or {}).get("turns_left_out")
+            if left_out:
+                lines += [f"*({left_out_note(left_out, self.context_window)})*", ""]
             if m.get("error"):
                 lines += [f"> **Error:** {m['error']}", ""]
         return "\n".join(lines).rstrip() + "\n"

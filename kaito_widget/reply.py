@@ -9,7 +9,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .context_window import Plan
 
 ANSWER, REASONING = "answer", "reasoning"
 
@@ -26,7 +29,8 @@ class Reply:
     reasoning: str = ""  # the model's thinking
     lengths: dict[str, int] = field(default_factory=lambda: {ANSWER: 0, REASONING: 0})  # code points per part
     chunks: int = 0  # text chunks of either kind: the token count when the server sends no usage
-    usage_tokens: int | None = None
+    usage_tokens: int | None = None  # completion tokens, from usage
+    prompt_tokens: int | None = None  # from usage
     finish_reason: str | None = None
     started: float = 0.0  # perf_counter() when the request went out
     first_token: float | None = None  # of any kind: the time to first token a user feels
@@ -34,6 +38,9 @@ class Reply:
     thinking_ended: float | None = None  # the first answer token after thinking
     last_thought: float | None = None
     finalized: bool = False
+    plan: Plan | None = None  # what was sent: the turns that fit the context window
+    leave_out_at_least: int = 0  # raised when the server still found the request too long
+    context_retried: bool = False  # that retry happens once
 
     def add(self, part: str, text: str) -> int:
         """Append ``text`` to ``part`` (ANSWER or REASONING); returns its offset (code points before it)."""
@@ -73,13 +80,18 @@ class Reply:
         thinking = None
         if self.thinking_started is not None:
             thinking = ((self.thinking_ended or self.last_thought or end) - self.thinking_started) * 1000
-        return {
+        stats = {
             "ttft_ms": round(ttft, 1) if ttft is not None else None,
             "reasoning_ms": round(thinking, 1) if thinking is not None else None,
             "completion_tokens": tokens,
             "tokens_per_s": round(tps, 1) if tps is not None else None,
             "finish_reason": self.finish_reason,
         }
+        if self.prompt_tokens is not None:
+            stats["prompt_tokens"] = self.prompt_tokens
+        if self.plan is not None and self.plan.turns_left_out:
+            stats["turns_left_out"] = self.plan.turns_left_out
+        return stats
 
     def message_fields(self) -> dict[str, Any]:
         """The answer and thinking as they go into ``messages`` (``reasoning`` None when the model did not think)."""

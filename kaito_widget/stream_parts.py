@@ -32,6 +32,7 @@ class ReasoningText:
 @dataclass(frozen=True)
 class Usage:
     completion_tokens: int  # every generated token, thinking included (vLLM counts both)
+    prompt_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def chat_chunk_parts(chunk: Any) -> Iterator[Part]:
     a chunk that carries both (the token batch in which thinking ended)."""
     usage = getattr(chunk, "usage", None)
     if usage is not None and getattr(usage, "completion_tokens", None) is not None:
-        yield Usage(usage.completion_tokens)
+        yield Usage(usage.completion_tokens, getattr(usage, "prompt_tokens", None))
     for choice in getattr(chunk, "choices", None) or []:
         delta = getattr(choice, "delta", None)
         if delta is not None:

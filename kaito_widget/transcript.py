@@ -21,7 +21,8 @@ MAX_MESSAGES = 2_000
 MAX_MESSAGE_CHARS = 200_000  # ~50k tokens: more than any reply; a bigger entry is cut, visibly
 MAX_TOTAL_CHARS = 4_000_000
 STAT_FIELDS = {"ttft_ms": float, "reasoning_ms": float, "completion_tokens": int, "tokens_per_s": float,
-               "finish_reason": str}
+               "finish_reason": str, "prompt_tokens": int, "turns_left_out": int}
+OPTIONAL_STATS = ("prompt_tokens", "turns_left_out")  # newer fields: absent from older transcripts, left absent
 MESSAGE_FIELDS = ("role", "content", "reasoning", "created", "model", "params", "stats", "error", "stopped")
 
 
@@ -130,6 +131,8 @@ def _stats(raw: Any) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     for name, kind in STAT_FIELDS.items():
         value = raw.get(name)
+        if name in OPTIONAL_STATS and value is None:
+            continue
         if kind is str:
             out[name] = value[:40] if isinstance(value, str) else None
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:

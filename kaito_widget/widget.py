@@ -16,7 +16,7 @@ from . import params as P
 from . import transcript as T
 from .coalesce import DeltaCoalescer
 from .commands import is_command, run_command
-from .discovery import workspace_resolver
+from .workspaces import workspace_resolver
 from .face import NotebookFace
 from .controller import (
     ChatController,
@@ -24,6 +24,7 @@ from .controller import (
     Delta,
     Event,
     MessagesChanged,
+    Notice,
     ParamChanged,
     ReplyReset,
     StatusChanged,
@@ -47,6 +48,10 @@ class ChatWidget(NotebookFace):
     max_tokens = traitlets.Int(P.DEFAULTS["max_tokens"]).tag(sync=True)
     system_prompt = traitlets.Unicode("").tag(sync=True)
     can_undo_clear = traitlets.Bool(False).tag(sync=True)
+    context_window = traitlets.Int(None, allow_none=True, read_only=True,
+                                   help="The model's context window in tokens, when the server says").tag(sync=True)
+    context_used = traitlets.Int(None, allow_none=True, read_only=True,
+                                 help="Tokens the last reply's request used (prompt + reply, from usage)").tag(sync=True)
 
     def __init__(
         self,
@@ -64,6 +69,7 @@ class ChatWidget(NotebookFace):
         system_prompt: str | None = None,
         chat_id: str | None = None,
         history: str = "restore",
+        overflow: str = "truncate",
     ) -> None:
         if (workspace is None) == (base_url is None):
             raise ValueError(
@@ -78,7 +84,7 @@ class ChatWidget(NotebookFace):
         # Validates every parameter before anything is displayed or connected.
         self._controller = ChatController(
             base_url=base_url, api_key=api_key, resolver=resolver, model=model, temperature=temperature,
-            top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt,
+            top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt, overflow=overflow,
         )
         self.workspace, self.namespace = workspace, namespace
         self._coalescer = DeltaCoalescer(self._send_delta)
@@ -100,6 +106,12 @@ class ChatWidget(NotebookFace):
             self._run_command(text)
         else:
             self._controller.send(text)
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until the model is known (``chat.model`` filled), or raise why it cannot be reached (ChatError,
+        or for a workspace WorkspaceNotFound / WorkspaceNotReady / Forbidden / ClusterError; StillConnecting if
+        ``timeout`` seconds pass first). Connecting runs in the background, so ``chat.model`` is empty until then."""
+        self._controller.wait_ready(timeout)
 
     def ask(self, text: str, timeout: float | None = None) -> str:
         """Send ``text`` and block until the reply is complete; returns its text (works without a display too)."""
@@ -182,7 +194,10 @@ class ChatWidget(NotebookFace):
     # -- validation: the same ranges as the controller; the old value stays on error -----------------------------
     @traitlets.validate("temperature", "top_p", "max_tokens")
     def _validate_param(self, proposal: dict[str, Any]) -> Any:
-        return P.validate(proposal["trait"].name, proposal["value"])
+        controller = getattr(self, "_controller", None)  # max_tokens is also bounded by the context window
+        if controller is None:
+            return P.validate(proposal["trait"].name, proposal["value"])
+        return controller.validate_param(proposal["trait"].name, proposal["value"])
 
     @traitlets.observe("temperature", "top_p", "max_tokens", "system_prompt")
     def _param_changed(self, change: dict[str, Any]) -> None:
@@ -208,6 +223,7 @@ class ChatWidget(NotebookFace):
                     self.messages = event.messages
                     self.streaming_index = event.streaming_index
                     self.can_undo_clear = self._controller.can_undo_clear
+                    self.set_trait("context_used", self._controller.context_used)
                 if event.streaming_index == -1:  # a finished turn, a clear, a restore: keep it in the notebook
                     self._persist()
             elif isinstance(event, StatusChanged):
@@ -218,6 +234,9 @@ class ChatWidget(NotebookFace):
                 with self.hold_sync():
                     self.model, self.endpoint_host = event.model, event.endpoint_host
                     self.api_mode, self.models = event.api_mode, list(event.models)
+                    self.set_trait("context_window", event.context_window)
+            elif isinstance(event, Notice):
+                self._notice(event.text, event.level)
             elif isinstance(event, ParamChanged):
                 setattr(self, event.name, "" if event.value is None else event.value)
 

@@ -6,7 +6,7 @@
 import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./baseview";
 import { changedRanges, clearMarks, markRanges } from "./diff";
 import { MessageList, type StreamMessage } from "./messagelist";
-import { button, formatStats, h } from "./messages";
+import { button, formatContext, formatStats, h } from "./messages";
 import { copyText, flash } from "./renderer";
 import type { ClientMessage, CompareState, PaneState, ServerMessage, WidgetModel } from "./protocol";
 
@@ -94,7 +94,8 @@ class PaneView {
       this.notes.prepend(note);
     }
     const last = [...state.messages].reverse().find((m) => m.role === "assistant");
-    this.statsEl.textContent = formatStats(last?.stats);
+    const context = formatContext(state.context_used, state.context_window);
+    this.statsEl.textContent = [formatStats(last?.stats), context].filter(Boolean).join(" · ");
     const messages = state.messages;
     this.stopBtn.hidden = !this.generating;
     this.regenBtn.disabled = this.generating || !messages.length || messages[messages.length - 1].role !== "assistant";

@@ -9,6 +9,8 @@ export interface ReplyStats {
   completion_tokens: number;
   tokens_per_s: number | null;
   finish_reason: string | null;
+  prompt_tokens?: number; // from usage
+  turns_left_out?: number; // earlier turns left out of the request to fit the context window
 }
 
 export interface ChatMessage {
@@ -41,6 +43,8 @@ export interface ChatState {
   can_undo_clear: boolean;
   chat_id: string;
   restore_pending: boolean;
+  context_window: number | null; // the model's window in tokens, when the server says
+  context_used: number | null; // tokens the last reply's request used (prompt + reply)
 }
 
 /** One pane of a CompareWidget (synced as an entry of ``panes_state``). */
@@ -55,6 +59,8 @@ export interface PaneState {
   model: string;
   endpoint_host: string;
   closed: boolean;
+  context_window?: number | null;
+  context_used?: number | null;
 }
 
 /** Synced traits of a CompareWidget. */

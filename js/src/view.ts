@@ -10,7 +10,7 @@ import {
 } from "./protocol";
 import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./baseview";
 import { MessageList } from "./messagelist";
-import { button, h } from "./messages";
+import { button, formatContext, h } from "./messages";
 
 const MODE_TEXT: Record<string, string> = {
   completions: "completions API (no chat template)",
@@ -33,6 +33,7 @@ export class ChatView extends BaseView {
   private modelSelect: HTMLSelectElement;
   private modeEl: HTMLElement;
   private endpointEl: HTMLElement;
+  private contextEl: HTMLElement;
   private statusEl: HTMLElement;
   private banner: HTMLElement;
   private closedLine: HTMLElement;
@@ -52,6 +53,7 @@ export class ChatView extends BaseView {
     });
     this.modeEl = h("span", { class: "kaito-mode", hidden: "" });
     this.endpointEl = h("span", { class: "kaito-endpoint", title: "Endpoint" });
+    this.contextEl = h("span", { class: "kaito-context", hidden: "" });
     this.statusEl = h("span", { class: "kaito-status", role: "status" });
     this.regenBtn = button("Regenerate", icon(ICONS.regenerate), "kaito-regenerate kaito-icon-btn");
     this.clearBtn = button("Clear conversation", icon(ICONS.clear), "kaito-clear kaito-icon-btn");
@@ -66,6 +68,7 @@ export class ChatView extends BaseView {
       this.modelSelect,
       this.endpointEl,
       this.modeEl,
+      this.contextEl,
       this.statusEl,
       h("span", { class: "kaito-spacer" }),
       this.regenBtn,
@@ -118,6 +121,8 @@ export class ChatView extends BaseView {
     this.listen("change:models", () => this.renderHeader());
     this.listen("change:api_mode", () => this.renderHeader());
     this.listen("change:endpoint_host", () => this.renderHeader());
+    this.listen("change:context_window", () => this.renderHeader());
+    this.listen("change:context_used", () => this.renderHeader());
     this.listen("change:status", () => { this.renderHeader(); this.renderControls(); });
     this.listen("change:status_message", () => this.renderHeader());
     this.listen("change:messages", () => { this.renderMessages(); this.renderControls(); });
@@ -188,6 +193,13 @@ export class ChatView extends BaseView {
     this.modeEl.hidden = !MODE_TEXT[mode];
     this.modeEl.textContent = MODE_TEXT[mode] ?? "";
     this.endpointEl.textContent = this.model.get("endpoint_host") || "";
+    const used = this.model.get("context_used");
+    const window = this.model.get("context_window");
+    this.contextEl.textContent = formatContext(used, window);
+    this.contextEl.hidden = !this.contextEl.textContent;
+    this.contextEl.title = window != null
+      ? `The last request used ${used ?? 0} of the model's ${window}-token context window`
+      : "Tokens the last request used";
     const status = this.model.get("status");
     this.statusEl.dataset.status = status;
     this.statusEl.textContent = STATUS_TEXT[status] ?? status;

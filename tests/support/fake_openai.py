@@ -96,6 +96,12 @@ class FakeOpenAI:
         self.adapters = adapters or {}  # adapter id -> parent model id
         self.requests: list[ReceivedRequest] = []
         self.models_status = 200  # e.g. 503 while "weights are loading"
+        # vLLM lists each model's context window as max_model_len, refuses a request whose prompt plus max_tokens
+        # exceeds it (400, vLLM's own wording) and counts prompts at POST /tokenize. None: no window, as other servers.
+        self.max_model_len: int | None = None
+        self.tokenize = True  # POST /tokenize answers (vLLM); False: 404 like servers without it
+        # Sloppy servers: fields merged into (None: removed from) every /models entry, e.g. {"created": 1.7e9}.
+        self.model_entry_quirks: dict[str, Any] = {}
         # Runtimes without chat: "no_template" answers chat requests 400 like vLLM serving a model without a chat
         # template; "legacy" is Kaito's transformers runtime before v0.9 (only POST /chat, not streamed).
         self.mode = "chat"
@@ -116,6 +122,30 @@ class FakeOpenAI:
         with self._lock:
             self._queue.extend(replies)
 
+    def model_entries(self) -> list[dict[str, Any]]:
+        """``GET /v1/models`` as vLLM shapes it (adapters carry their base model as ``parent``), plus the quirks."""
+        entries = []
+        for model_id, parent in [*((m, None) for m in self.models), *self.adapters.items()]:
+            entry: dict[str, Any] = {"id": model_id, "object": "model", "created": int(time.time()),
+                                     "owned_by": "vllm", "root": parent or model_id, "parent": parent}
+            if self.max_model_len is not None:
+                entry["max_model_len"] = self.max_model_len
+            entry.update(self.model_entry_quirks)
+            entries.append({k: v for k, v in entry.items() if v is not None or k == "parent"})
+        return entries
+
+    def _context_error(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """vLLM's 400 for a prompt plus max_tokens beyond max_model_len (its exact wording and error object)."""
+        if self.max_model_len is None:
+            return None
+        prompt, completion = _prompt_tokens(body), int(body.get("max_tokens") or 16)
+        if prompt + completion <= self.max_model_len:
+            return None
+        return {"object": "error", "type": "BadRequestError", "param": None, "code": 400, "message": (
+            f"This model's maximum context length is {self.max_model_len} tokens. However, you requested "
+            f"{prompt + completion} tokens ({prompt} in the messages, {completion} in the completion). Please reduce "
+            "the length of the messages or completion.")}
+
     def reset(self) -> None:
         """Forget queued replies and received requests (a session-wide server shared by several tests)."""
         with self._lock:
@@ -123,6 +153,7 @@ class FakeOpenAI:
             self.requests.clear()
             self.route = None
             self.max_in_flight = 0
+            self.max_model_len, self.model_entry_quirks, self.tokenize = None, {}, True
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
@@ -208,9 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path.rstrip("/").endswith("/models") and fake.models_status != 200:
             self._send_json(fake.models_status, {"detail": "model is loading"})
         elif self.path.rstrip("/").endswith("/models"):
-            data = [{"id": m, "object": "model", "owned_by": "fake", "parent": None} for m in fake.models]
-            data += [{"id": a, "object": "model", "owned_by": "fake", "parent": p} for a, p in fake.adapters.items()]
-            self._send_json(200, {"object": "list", "data": data})
+            self._send_json(200, {"object": "list", "data": fake.model_entries()})
         elif self.path.rstrip("/").endswith("/health"):
             self._send_json(200, {"status": "ok"})
         else:
@@ -228,6 +257,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.mode == "legacy":
             self._legacy_chat(body)
             return
+        if self.path.rstrip("/") == "/tokenize":
+            self._tokenize(body)
+            return
         if self.path.endswith("/completions") and not self.path.endswith("/chat/completions"):
             self._completions(body)
             return
@@ -238,6 +270,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, {"object": "error", "type": "BadRequestError", "code": 400, "message": (
                 "As of transformers v4.44, default chat template is no longer allowed, so you must provide a chat "
                 "template if the tokenizer does not define one.")})
+            return
+        too_long = fake._context_error(body)
+        if too_long:
+            self._send_json(400, too_long)
             return
         reply = fake._next_reply(body)
         if reply.status != 200:
@@ -259,6 +295,15 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with fake._lock:
                 fake.in_flight -= 1
+
+    def _tokenize(self, body: dict[str, Any]) -> None:
+        """vLLM's ``POST /tokenize`` (at the server root, not under /v1): the prompt's tokens after the template."""
+        fake = self.server_fake
+        if not fake.tokenize:
+            self._send_json(404, {"detail": "Not Found"})
+            return
+        count = _prompt_tokens(body)
+        self._send_json(200, {"count": count, "max_model_len": fake.max_model_len or 0, "tokens": list(range(count))})
 
     def _completions(self, body: dict[str, Any]) -> None:
         """``POST /v1/completions``: the legacy text API, streamed (``choices[].text``)."""
@@ -325,8 +370,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._chunk(b"")
 
 
+TEMPLATE_TOKENS_PER_MESSAGE = 4  # what a chat template adds around each message (role markers, separators)
+
+
 def _prompt_tokens(body: dict[str, Any]) -> int:
-    return sum(len(split_tokens(str(m.get("content", "")))) for m in body.get("messages", []))
+    """The prompt's tokens as the server counts them: each message's words plus the template's markers."""
+    return sum(len(split_tokens(str(m.get("content", "")))) + TEMPLATE_TOKENS_PER_MESSAGE
+               for m in body.get("messages", []))
 
 
 def _completion(body: dict[str, Any], text: str, finish_reason: str, n_tokens: int) -> dict[str, Any]:

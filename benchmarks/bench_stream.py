@@ -133,7 +133,7 @@ def main() -> int:
         # (e) Enter → first visible token, a plain reply against a reasoning one (thoughts first), interleaved
         short, thoughts = prose[:200], prose[200:600]
         plain_first, thinking_first, first_parts = [], [], []
-        for _ in range(args.runs):
+        for _ in range(max(5, args.runs)):  # a first token is one sample of tens of ms: take a few more
             plain_first.append(widget_run(page, fake, short, args.delay)["first_ms"])
             run = widget_run(page, fake, short, args.delay, reasoning=thoughts)
             thinking_first.append(run["first_ms"])

@@ -92,8 +92,10 @@ class ThinkSplitter:
         self._tail = ""  # the end of the answer passed on, to see a "<think>" written across chunks
 
     def feed(self, part: Part) -> list[Part]:
-        if isinstance(part, ReasoningText):
+        if isinstance(part, ReasoningText):  # the server's reasoning parser split it: content holds no tags
             self._thought = True
+            if self._state == "start":
+                self._state = "after"
             return self._reasoning(part.text)
         if not isinstance(part, AnswerText):
             return [part]
@@ -114,8 +116,6 @@ class ThinkSplitter:
                     continue
                 if not final and (not stripped or OPEN_TAG.startswith(stripped)):
                     return  # could still become "<think>"
-                if self._thought:  # thinking came in reasoning fields: the answer starts at its first word
-                    self._buf = stripped
                 self._state = "answer"
                 continue
             if self._state == "thinking":

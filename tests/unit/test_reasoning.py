@@ -89,6 +89,12 @@ def test_a_plain_answer_about_the_tags_stays_the_answer() -> None:
     assert "".join(p.text for p in out) == "Models write <think> first, then </think> and the answer."
 
 
+def test_with_a_reasoning_parser_tags_in_the_answer_are_text() -> None:
+    s = ThinkSplitter()
+    out = s.feed(ReasoningText("\nPlan.")) + s.feed(AnswerText("\n\nClose it with </think>.")) + s.end()
+    assert out == [ReasoningText("Plan."), AnswerText("Close it with </think>.")]
+
+
 def test_only_the_closing_tag_split_across_chunks() -> None:
     s = ThinkSplitter()
     out = []
@@ -252,3 +258,19 @@ def test_compare_panes_stream_their_own_thinking(fake: FakeOpenAI) -> None:
     assert "<details><summary>Thought" in w.to_markdown()
     saved = json.loads(w.to_json())
     assert saved["panes"][1]["messages"][1]["reasoning"] == "thinking at 1.2"
+
+
+def test_coalescer_keeps_parts_apart_within_one_budget() -> None:
+    from kaito_widget.coalesce import DeltaCoalescer
+
+    sent: list[tuple[float, int, int, str, str]] = []
+    c = DeltaCoalescer(lambda i, o, t, p: sent.append((time.monotonic(), i, o, t, p)), interval=0.05)
+    c.push(1, 0, "th", "reasoning")  # the first delta after a quiet spell goes at once
+    c.push(1, 2, "ink", "reasoning")
+    c.push(1, 0, "an", "answer")  # the thinking ends inside this tick: nothing leaves early…
+    c.push(1, 2, "swer", "answer")
+    assert [s[1:] for s in sent] == [(1, 0, "th", "reasoning")]
+    time.sleep(0.12)  # …both parts leave together when the tick comes, thinking first
+    assert [s[1:] for s in sent] == [(1, 0, "th", "reasoning"), (1, 2, "ink", "reasoning"),
+                                     (1, 0, "answer", "answer")]
+    assert sent[2][0] - sent[1][0] < 0.01 and sent[1][0] - sent[0][0] >= 0.045

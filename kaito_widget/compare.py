@@ -16,7 +16,7 @@ import traitlets
 from . import params as P
 from . import transcript as T
 from .coalesce import DeltaCoalescer
-from .controller import Connected, Delta, Event, MessagesChanged, Notice, StatusChanged
+from .controller import Connected, Delta, Event, MessagesChanged, Notice, ReplyReset, StatusChanged
 from .errors import ChatError
 from .face import NotebookFace
 from .panes import COMPARABLE, PARAMS, ComparePane, build_panes, pane_settings
@@ -266,7 +266,10 @@ class CompareWidget(NotebookFace):
     def _on_event(self, pane: ComparePane, event: Event) -> None:
         with self._lock:
             if isinstance(event, Delta):
-                self._coalescers[pane.index].push(event.index, event.offset, event.text)
+                self._coalescers[pane.index].push(event.index, event.offset, event.text, event.part)
+            elif isinstance(event, ReplyReset):  # the answer so far was thinking: the pane redraws the reply whole
+                self._coalescers[pane.index].flush()
+                self._send_sync(pane.index, event.index, event.text, event.reasoning)
             elif isinstance(event, MessagesChanged):
                 self._coalescers[pane.index].flush()  # the last tokens go before the commit that ends the stream
                 with self.hold_sync():
@@ -280,10 +283,13 @@ class CompareWidget(NotebookFace):
                 self._notice(f"{pane.label}: {event.text}", event.level, pane=pane.index)
 
     def _delta_sender(self, index: int):
-        def send(reply_index: int, offset: int, text: str) -> None:
+        def send(reply_index: int, offset: int, text: str, part: str) -> None:
             NotebookFace.send(self, {"type": "delta", "pane": index, "index": reply_index, "offset": offset,
-                                     "text": text})
+                                     "text": text, **({"part": part} if part != "answer" else {})})
         return send
+
+    def _send_sync(self, pane: int, index: int, text: str, reasoning: str) -> None:
+        NotebookFace.send(self, {"type": "sync", "pane": pane, "index": index, "text": text, "reasoning": reasoning})
 
     # -- browser → panes -----------------------------------------------------------------------------------------
     def _on_browser_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
@@ -312,9 +318,9 @@ class CompareWidget(NotebookFace):
             elif self._face_message(kind, content):
                 pass
             elif kind == "sync_request":
-                index, text = self._pane(pane_index).controller.streaming_text()
+                index, text, reasoning = self._pane(pane_index).controller.streaming_parts()
                 if index >= 0:
-                    NotebookFace.send(self, {"type": "sync", "pane": pane_index, "index": index, "text": text})
+                    self._send_sync(pane_index, index, text, reasoning)
         except Exception as exc:  # a refused action is shown in the widget, never lost in the kernel log
             self._notice(str(exc), "error", **({"pane": pane_index} if isinstance(pane_index, int) else {}))
 

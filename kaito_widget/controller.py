@@ -16,10 +16,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import api_modes
 from . import params as P
-from .context_window import Plan, Usage, check_overflow, left_out_note, message_chars, plan_request, \
+from . import stream_parts as S
+from .context_window import Usage, check_overflow, left_out_note, message_chars, plan_request, \
     prompt_tokens_from_error, window_from_error
 from .conversation_tree import ROOT, ConversationTree
 from .errors import BusyError, ChatError, StillConnecting
+from .reply import ANSWER, REASONING, Reply
+from .transcript import reasoning_markdown
 from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model, tokenize
 
 if TYPE_CHECKING:  # the SDK loads on the connect thread, not at `import kaito_widget` (see transport.py)
@@ -41,8 +44,19 @@ class GenerationStarted:
 @dataclass(frozen=True)
 class Delta:
     index: int
-    offset: int  # code points generated before ``text``
+    offset: int  # code points of this part generated before ``text``
     text: str
+    part: str = ANSWER  # "answer" | "reasoning" (the model's thinking, shown apart and never sent back)
+
+
+@dataclass(frozen=True)
+class ReplyReset:
+    """The reply so far is now this: what streamed as the answer was thinking (a chat template that opened
+    ``<think>`` in the prompt). Views redraw it whole; later deltas continue from these lengths."""
+
+    index: int
+    text: str
+    reasoning: str
 
 
 @dataclass(frozen=True)
@@ -74,7 +88,7 @@ class Notice:
     level: str = "info"  # info | error
 
 
-Event = StatusChanged | GenerationStarted | Delta | MessagesChanged | ParamChanged | Connected | Notice
+Event = StatusChanged | GenerationStarted | Delta | ReplyReset | MessagesChanged | ParamChanged | Connected | Notice
 Listener = Callable[[Event], None]
 # Finds the endpoint, reporting progress (e.g. "waiting for the model to load") and giving up when cancel is set.
 EndpointResolver = Callable[[Callable[[str], None], threading.Event], Endpoint]
@@ -86,46 +100,6 @@ STOP_GRACE_S = 1.0
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass
-class _Generation:
-    """Book-keeping for the one reply being generated."""
-
-    index: int
-    stop_requested: threading.Event
-    done: threading.Event
-    parent: int = ROOT  # the node the reply hangs under (the user message it answers)
-    tree: ConversationTree | None = None  # the conversation it belongs to (clear() starts a new one)
-    stream: Any = None  # the openai Stream, closed by stop() to end the HTTP response
-    text: str = ""
-    length: int = 0  # code points in ``text``
-    chunks: int = 0  # content chunks received: the token count when the server sends no usage
-    started: float = 0.0  # perf_counter() when the request went out
-    first_token: float | None = None
-    finalized: bool = False
-    plan: Plan | None = None  # what was sent: the turns that fit the context window
-    leave_out_at_least: int = 0  # raised when the server still found the request too long
-    context_retried: bool = False  # that retry happens once
-    prompt_tokens: int | None = None  # from usage
-
-    def stats(self, usage_tokens: int | None = None, finish_reason: str | None = None) -> dict[str, Any]:
-        tokens = usage_tokens if usage_tokens is not None else self.chunks
-        end = time.perf_counter()
-        ttft = (self.first_token - self.started) * 1000 if self.first_token is not None else None
-        duration = end - self.first_token if self.first_token is not None else None
-        tps = tokens / duration if duration and tokens > 0 else None
-        stats = {
-            "ttft_ms": round(ttft, 1) if ttft is not None else None,
-            "completion_tokens": tokens,
-            "tokens_per_s": round(tps, 1) if tps is not None else None,
-            "finish_reason": finish_reason,
-        }
-        if self.prompt_tokens is not None:
-            stats["prompt_tokens"] = self.prompt_tokens
-        if self.plan is not None and self.plan.turns_left_out:
-            stats["turns_left_out"] = self.plan.turns_left_out
-        return stats
 
 
 class ChatController:
@@ -168,7 +142,7 @@ class ChatController:
         self._listeners: list[Listener] = []
         self._tree = ConversationTree()  # every version of every message; the visible path is the conversation
         self._cleared: ConversationTree | None = None  # what clear() removed, until the next turn
-        self._generation: _Generation | None = None
+        self._generation: Reply | None = None
         self._status = "connecting"
         self._status_message = "Connecting…"
         self._ready = threading.Event()
@@ -242,10 +216,16 @@ class ChatController:
         return self._cleared is not None
 
     def streaming_text(self) -> tuple[int, str]:
-        """(index, text so far) of the reply being generated, or (-1, "") when idle: lets a new view catch up."""
+        """(index, answer so far) of the reply being generated, or (-1, "") when idle."""
+        index, text, _ = self.streaming_parts()
+        return index, text
+
+    def streaming_parts(self) -> tuple[int, str, str]:
+        """(index, answer so far, reasoning so far) of the reply being generated, or (-1, "", "") when idle: lets
+        a new view catch up."""
         with self._lock:
             gen = self._generation
-            return (gen.index, gen.text) if gen else (-1, "")
+            return (gen.index, gen.text, gen.reasoning) if gen else (-1, "", "")
 
     def _set_status(self, status: str, message: str = "") -> None:
         with self._lock:
@@ -473,14 +453,13 @@ class ChatController:
         if self._generation is not None:
             raise BusyError("A reply is still being generated: wait for it, or stop it first.")
 
-    def _new_generation(self, parent: int) -> _Generation:
+    def _new_generation(self, parent: int) -> Reply:
         """Reserve the generation slot for a reply under node ``parent``, the end of the visible path (caller holds
         the lock)."""
-        self._generation = _Generation(len(self._tree.path()), threading.Event(), threading.Event(), parent,
-                                       self._tree)
+        self._generation = Reply(len(self._tree.path()), parent=parent, tree=self._tree)
         return self._generation
 
-    def _start(self, gen: _Generation) -> int:
+    def _start(self, gen: Reply) -> int:
         """Announce the new reply and start its worker (outside the lock: listeners may take their own locks)."""
         with self._lock:
             messages = self._visible(gen.index)
@@ -496,7 +475,8 @@ class ChatController:
         return gen is None or gen.done.wait(timeout)
 
     def ask(self, text: str, timeout: float | None = None) -> str:
-        """Send ``text`` and block until the reply is complete; return its text (raise ChatError if it failed)."""
+        """Send ``text`` and block until the reply is complete; return its answer (without the model's thinking,
+        which is in ``messages[-1]["reasoning"]``); raise ChatError if it failed."""
         index = self.send(text)
         if not self.wait(timeout):
             self.stop()
@@ -522,7 +502,7 @@ class ChatController:
             except Exception:  # closing from another thread may race with the worker; the worker copes
                 pass
         if not gen.done.wait(STOP_GRACE_S):
-            self._finalize(gen, error=None, stopped=True, stats=gen.stats())
+            self._finalize(gen, error=None, stopped=True)
 
     def clear(self) -> None:
         """Empty the conversation; ``undo_clear()`` brings it back until the next message is sent."""
@@ -580,7 +560,8 @@ class ChatController:
             self._closed = True
 
     def history(self, upto: int | None = None) -> list[dict[str, str]]:
-        """What goes to the model: the system prompt, then every turn before ``upto`` (role and content only).
+        """What goes to the model: the system prompt, then every turn before ``upto`` (role and content only: the
+        model's earlier thinking is never sent back, as the reasoning models' chat templates expect).
 
         A turn whose reply failed before producing any text is left out, so roles keep alternating (several chat
         templates reject two user messages in a row); a partial reply (stopped or broken off) is kept.
@@ -599,40 +580,58 @@ class ChatController:
         return out
 
     # -- the worker --------------------------------------------------------------------------------------------------
-    def _generate(self, gen: _Generation) -> None:
-        usage_tokens: int | None = None
-        finish: str | None = None
+    def _generate(self, gen: Reply) -> None:
         error: str | None = None
+        splitter = S.ThinkSplitter()
         try:
             self._ensure_connected()
             gen.started = time.perf_counter()
-            for piece in self._pieces(gen):
+            for raw in self._parts(gen):
                 if gen.stop_requested.is_set():
                     break
-                usage_tokens = piece.usage_tokens if piece.usage_tokens is not None else usage_tokens
-                gen.prompt_tokens = piece.prompt_tokens if piece.prompt_tokens is not None else gen.prompt_tokens
-                finish = piece.finish_reason or finish
-                if piece.text:
-                    self._append(gen, piece.text)
+                for part in splitter.feed(raw):
+                    self._apply(gen, part)
         except Exception as exc:
             if not gen.stop_requested.is_set():  # closing the stream on stop() raises here; that is not an error
                 error = str(exc) if isinstance(exc, ChatError) else error_text(exc)
                 if window_from_error(error) and self._overflow == "error":
                     error += (" The conversation no longer fits the model's context window: Clear it, lower "
                               "max_tokens, or use overflow='truncate' to leave the oldest turns out.")
-        if gen.prompt_tokens is not None and usage_tokens is not None and gen.plan is not None:
+        for part in splitter.end():  # text held back as a possible tag is text after all; a broken reply keeps it
+            self._apply(gen, part)
+        if gen.prompt_tokens is not None and gen.usage_tokens is not None and gen.plan is not None:
+            # the thinking counts in completion_tokens, so its characters count in the rate too
+            chars = message_chars(gen.plan.messages) + len(gen.text) + len(gen.reasoning)
             with self._lock:
-                self._usage = Usage(gen.prompt_tokens, usage_tokens, message_chars(gen.plan.messages) + len(gen.text))
-        self._finalize(gen, error=error, stopped=gen.stop_requested.is_set(), stats=gen.stats(usage_tokens, finish))
+                self._usage = Usage(gen.prompt_tokens, gen.usage_tokens, chars)
+        self._finalize(gen, error=error, stopped=gen.stop_requested.is_set())
 
-    def _pieces(self, gen: _Generation) -> Iterator[api_modes.Piece]:
+    def _apply(self, gen: Reply, part: S.Part) -> None:
+        if isinstance(part, S.AnswerText):
+            self._append(gen, ANSWER, part.text)
+        elif isinstance(part, S.ReasoningText):
+            self._append(gen, REASONING, part.text)
+        elif isinstance(part, S.Usage):
+            gen.usage_tokens = part.completion_tokens
+            gen.prompt_tokens = part.prompt_tokens if part.prompt_tokens is not None else gen.prompt_tokens
+        elif isinstance(part, S.Finish):
+            gen.finish_reason = part.reason
+        elif isinstance(part, S.AnswerWasReasoning):
+            with self._lock:
+                if gen.finalized:
+                    return
+                gen.answer_was_reasoning()
+                reset = ReplyReset(gen.index, gen.text, gen.reasoning)
+            self._emit(reset)
+
+    def _parts(self, gen: Reply) -> Iterator[S.Part]:
         """Stream the reply in the current API mode; before anything arrived, fall back to an older API."""
         while True:
             produced = False
             try:
-                for piece in self._stream_in_mode(gen):
+                for part in self._stream_in_mode(gen):
                     produced = True
-                    yield piece
+                    yield part
                 return
             except Exception as exc:
                 import openai
@@ -652,7 +651,7 @@ class ChatController:
                     self._mode = nxt
                 self._emit(self._connected_event())  # the header says which API is in use
 
-    def _learn_from_context_error(self, gen: _Generation, text: str) -> bool:
+    def _learn_from_context_error(self, gen: Reply, text: str) -> bool:
         """vLLM refused the request as longer than the window: remember the window (and the prompt's real token
         count, for the estimate); True when the request should be retried with more turns left out."""
         window = window_from_error(text)
@@ -672,7 +671,7 @@ class ChatController:
         gen.leave_out_at_least = gen.plan.turns_left_out + 1
         return True
 
-    def _stream_in_mode(self, gen: _Generation) -> Iterator[api_modes.Piece]:
+    def _stream_in_mode(self, gen: Reply) -> Iterator[S.Part]:
         with self._lock:
             params, model, client, endpoint = dict(self._params), self._model, self._client, self._endpoint
             usage = self._usage
@@ -706,19 +705,14 @@ class ChatController:
                 raise self._connect_error or ChatError(self._status_message)
             self._set_status("generating", "")
 
-    def _append(self, gen: _Generation, piece: str) -> None:
+    def _append(self, gen: Reply, part: str, text: str) -> None:
         with self._lock:
             if gen.finalized:
                 return
-            if gen.first_token is None:
-                gen.first_token = time.perf_counter()
-            gen.chunks += 1
-            offset = gen.length
-            gen.text += piece
-            gen.length += len(piece)
-        self._emit(Delta(gen.index, offset, piece))
+            offset = gen.add(part, text)
+        self._emit(Delta(gen.index, offset, text, part))
 
-    def _finalize(self, gen: _Generation, *, error: str | None, stopped: bool, stats: dict[str, Any]) -> None:
+    def _finalize(self, gen: Reply, *, error: str | None, stopped: bool) -> None:
         """Commit the reply to the transcript exactly once, whoever gets here first (worker or stop())."""
         with self._lock:
             if gen.finalized:
@@ -726,13 +720,13 @@ class ChatController:
             gen.finalized = True
             reply = {
                 "role": "assistant",
-                "content": gen.text,
+                **gen.message_fields(),
                 "created": _now(),
                 "model": self._model,
                 "params": {k: v for k, v in self._params.items() if k != "system_prompt"},
                 "error": error,
                 "stopped": stopped,
-                "stats": stats,
+                "stats": gen.stats(),
             }
             if self._generation is gen:
                 self._generation = None
@@ -757,7 +751,10 @@ class ChatController:
         for m in messages:
             who = {"user": "You", "assistant": "Assistant", "system": "System"}.get(m["role"], m["role"])
             version = f" (version {m['version']} of {m['versions']})" if m.get("versions") else ""
-            lines += [f"### {who}{version}", "", m["content"] or "", ""]
+            lines += [f"### {who}{version}", ""]
+            if m.get("reasoning"):
+                lines += [reasoning_markdown(m["reasoning"], (m.get("stats") or {}).get("reasoning_ms")), ""]
+            lines += [m["content"] or "", ""]
             if m.get("stopped"):
                 lines += ["*(stopped)*", ""]
             left_out = (m.get("stats") or {}).get("turns_left_out")

@@ -21,10 +21,11 @@ ROLES = ("user", "assistant", "system")
 MAX_MESSAGES = 2_000
 MAX_MESSAGE_CHARS = 200_000  # ~50k tokens: more than any reply; a bigger entry is cut, visibly
 MAX_TOTAL_CHARS = 4_000_000
-STAT_FIELDS = {"ttft_ms": float, "completion_tokens": int, "tokens_per_s": float, "finish_reason": str,
-               "prompt_tokens": int, "turns_left_out": int}
+STAT_FIELDS = {"ttft_ms": float, "reasoning_ms": float, "completion_tokens": int, "tokens_per_s": float,
+               "finish_reason": str, "prompt_tokens": int, "turns_left_out": int}
 OPTIONAL_STATS = ("prompt_tokens", "turns_left_out")  # newer fields: absent from older transcripts, left absent
-MESSAGE_FIELDS = ("role", "content", "created", "model", "params", "stats", "error", "stopped", "id", "parent")
+MESSAGE_FIELDS = ("role", "content", "reasoning", "created", "model", "params", "stats", "error", "stopped", "id",
+                  "parent")
 
 
 class TranscriptError(ValueError):
@@ -115,7 +116,7 @@ def _messages(entries: list[Any], problems: list[str], budget: list[int], what: 
             problems.append(problem)
         if message is None:
             continue
-        budget[0] -= len(message["content"])
+        budget[0] -= len(message["content"]) + len(message.get("reasoning") or "")
         if budget[0] < 0:
             problems.append(f"{what} from #{i + 1} on were dropped: the transcript exceeds {MAX_TOTAL_CHARS} characters")
             break
@@ -144,6 +145,12 @@ def _message(entry: Any, i: int, kind: str = "message") -> tuple[dict[str, Any] 
     if isinstance(created, str) and len(created) <= 40:
         message["created"] = created
     if role == "assistant":
+        reasoning = entry.get("reasoning")
+        message["reasoning"] = reasoning if isinstance(reasoning, str) and reasoning else None
+        if message["reasoning"] is not None and len(reasoning) > MAX_MESSAGE_CHARS:
+            cut = f"{where}'s thinking was cut to its first {MAX_MESSAGE_CHARS} characters (too long to restore)"
+            problem = f"{problem}; {cut}" if problem else cut
+            message["reasoning"] = reasoning[:MAX_MESSAGE_CHARS] + "\n\n…(cut: too long to restore)"
         error = entry.get("error")
         message["error"] = error[:2000] if isinstance(error, str) else None
         message["stopped"] = entry.get("stopped") is True
@@ -188,6 +195,14 @@ def _str_or_none(value: Any) -> str | None:
     return value[:10_000] if isinstance(value, str) else None
 
 
+def reasoning_markdown(reasoning: str, reasoning_ms: float | None = None) -> str:
+    """The model's thinking as a collapsed ``<details>`` block (GitHub, JupyterLab and VS Code fold it)."""
+    seconds = (reasoning_ms or 0) / 1000
+    took = f" for {seconds:.1f} s" if 0 < seconds < 10 else f" for {seconds:.0f} s" if seconds else ""
+    body = reasoning.strip().replace("</details>", "&lt;/details>")  # its text cannot end the block early
+    return f"<details><summary>{'Thought' + took if took else 'Thoughts'}</summary>\n\n{body}\n\n</details>"
+
+
 READER_TEXT_LIMIT = 100_000
 
 
@@ -200,7 +215,10 @@ def reader_text(messages: list[dict[str, Any]], *, model: str | None, workspace:
     names = {"user": "You", "assistant": "Assistant", "system": "System"}
     for m in messages:
         version = f" (version {m['version']} of {m['versions']})" if m.get("versions") else ""
-        lines += [f"── {names.get(m.get('role', ''), m.get('role', ''))}{version} ──", str(m.get("content", ""))]
+        lines.append(f"── {names.get(m.get('role', ''), m.get('role', ''))}{version} ──")
+        if m.get("reasoning"):
+            lines += ["[thinking]", str(m["reasoning"]).strip(), "[/thinking]"]
+        lines.append(str(m.get("content", "")))
         if m.get("stopped"):
             lines.append("[stopped]")
         if m.get("error"):

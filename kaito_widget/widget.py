@@ -26,6 +26,7 @@ from .controller import (
     MessagesChanged,
     Notice,
     ParamChanged,
+    ReplyReset,
     StatusChanged,
 )
 
@@ -226,7 +227,10 @@ class ChatWidget(NotebookFace):
     def _on_event(self, event: Event) -> None:
         with self._lock:
             if isinstance(event, Delta):
-                self._coalescer.push(event.index, event.offset, event.text)
+                self._coalescer.push(event.index, event.offset, event.text, event.part)
+            elif isinstance(event, ReplyReset):  # the answer so far was thinking: views redraw the reply whole
+                self._coalescer.flush()
+                self._send_sync(event.index, event.text, event.reasoning)
             elif isinstance(event, MessagesChanged):
                 self._coalescer.flush()  # the last tokens go before the commit that ends the stream
                 with self.hold_sync():
@@ -250,8 +254,12 @@ class ChatWidget(NotebookFace):
             elif isinstance(event, ParamChanged):
                 setattr(self, event.name, "" if event.value is None else event.value)
 
-    def _send_delta(self, index: int, offset: int, text: str) -> None:
-        super().send({"type": "delta", "index": index, "offset": offset, "text": text})
+    def _send_delta(self, index: int, offset: int, text: str, part: str) -> None:
+        super().send({"type": "delta", "index": index, "offset": offset, "text": text,
+                      **({"part": part} if part != "answer" else {})})
+
+    def _send_sync(self, index: int, text: str, reasoning: str) -> None:
+        super().send({"type": "sync", "index": index, "text": text, "reasoning": reasoning})
 
     def _run_command(self, text: str) -> None:
         result = run_command(self._controller, text)
@@ -278,8 +286,8 @@ class ChatWidget(NotebookFace):
             elif self._face_message(kind, content):
                 pass
             elif kind == "sync_request":
-                index, text = self._controller.streaming_text()
+                index, text, reasoning = self._controller.streaming_parts()
                 if index >= 0:
-                    super().send({"type": "sync", "index": index, "text": text})
+                    self._send_sync(index, text, reasoning)
         except Exception as exc:  # a refused action is shown in the chat, never lost in the kernel log
             self._notice(str(exc), "error")

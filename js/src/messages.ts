@@ -3,6 +3,7 @@
  * the widget's kernel is gone. Assistant text is untrusted markdown (sanitized); user and system text is plain.
  */
 import type { ChatMessage, ReplyStats } from "./protocol";
+import { reasoningElement } from "./reasoning";
 import { copyText, flash, renderMarkdown } from "./renderer";
 
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -60,6 +61,7 @@ export function messageElement(m: ChatMessage): HTMLElement {
     content.textContent = m.content; // user text is never HTML
   }
   const el = h("div", { class: `kaito-message kaito-${role}`, "data-role": role }, content);
+  if (role === "assistant" && m.reasoning) el.prepend(reasoningElement(m.reasoning, m.stats?.reasoning_ms));
   decorateMessage(el, m);
   return el;
 }

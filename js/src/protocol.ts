@@ -4,7 +4,8 @@
  */
 
 export interface ReplyStats {
-  ttft_ms: number | null;
+  ttft_ms: number | null; // to the first token of any kind (thinking included)
+  reasoning_ms?: number | null; // time spent thinking; null when the model did not think
   completion_tokens: number;
   tokens_per_s: number | null;
   finish_reason: string | null;
@@ -14,7 +15,8 @@ export interface ReplyStats {
 
 export interface ChatMessage {
   role: "user" | "assistant" | "system";
-  content: string;
+  content: string; // the answer
+  reasoning?: string | null; // a reasoning model's thinking (assistant only; never sent back to the model)
   error?: string | null;
   stopped?: boolean;
   stats?: ReplyStats | null;
@@ -75,8 +77,8 @@ export interface CompareState {
 
 /** Custom messages from Python. */
 export type ServerMessage =
-  | { type: "delta"; index: number; offset: number; text: string; pane?: number }
-  | { type: "sync"; index: number; text: string; pane?: number }
+  | { type: "delta"; index: number; offset: number; text: string; part?: "reasoning"; pane?: number }
+  | { type: "sync"; index: number; text: string; reasoning?: string; pane?: number }
   | { type: "notice"; text: string; level: "info" | "error"; pane?: number }
   | { type: "download"; filename: string; text: string }
   | { type: "persist"; chat_id: string; transcript: unknown };

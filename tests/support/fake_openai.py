@@ -1,6 +1,7 @@
 """A small OpenAI-compatible streaming server on loopback, with faults the tests switch on.
 
-It speaks the chat-completions SSE protocol the way vLLM does (chunks, a usage chunk, ``data: [DONE]``) and can
+It speaks the chat-completions SSE protocol the way vLLM does (chunks, a usage chunk, ``data: [DONE]``), streams a
+reasoning model's thinking in each shape vLLM produces (``Reply.reasoning`` and ``reasoning_as``), and can
 misbehave on demand: delays, 4xx/5xx with a JSON or text body, 429, a dropped connection, malformed SSE, an error
 frame after the stream started. Tests queue ``Reply`` objects with ``script()``; with nothing queued it echoes.
 """
@@ -17,6 +18,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 _TOKEN_RE = re.compile(r"\s*\S+|\s+")
+
+# How a reasoning model's thinking reaches the client (vLLM):
+REASONING_SHAPES = (
+    "reasoning_content",  # --reasoning-parser, vLLM <= 0.10: delta.reasoning_content, then delta.content
+    "reasoning",  # --reasoning-parser, newer vLLM: delta.reasoning
+    "think_tags",  # no parser; the model writes <think>…</think> at the start of content (Qwen3)
+    "close_tag_only",  # no parser; the chat template opened <think> in the prompt: content shows only </think>
+)
 
 
 class QuietHTTPServer(ThreadingHTTPServer):
@@ -51,6 +60,22 @@ class Reply:
     usage: bool = True  # send a usage chunk when the client asks for it
     done: bool = True  # send `data: [DONE]` (transformers serve does not)
     finish_reason: str = "stop"
+    reasoning: str | None = None  # the model's thinking, streamed before the answer
+    reasoning_tokens: list[str] | None = None  # explicit chunks; default: split_tokens(reasoning)
+    reasoning_as: str = "reasoning_content"  # one of REASONING_SHAPES
+
+    def frames(self, tokens: list[str]) -> list[tuple[str, str]]:
+        """(delta field, text) per generated chunk: thinking first, then the answer ``tokens``."""
+        thoughts = self.reasoning_tokens if self.reasoning_tokens is not None else split_tokens(self.reasoning or "")
+        if not thoughts:
+            return [("content", t) for t in tokens]
+        if self.reasoning_as not in REASONING_SHAPES:
+            raise ValueError(f"reasoning_as must be one of {REASONING_SHAPES}")
+        if self.reasoning_as in ("reasoning_content", "reasoning"):
+            # vLLM's reasoning parsers pass the newline after </think> on as content
+            return [(self.reasoning_as, t) for t in thoughts] + [("content", t) for t in ["\n\n", *tokens]]
+        opened = ["<think>", "\n"] if self.reasoning_as == "think_tags" else []  # special tokens: one chunk each
+        return [("content", t) for t in [*opened, *thoughts, "</think>", "\n\n", *tokens]]
 
 
 @dataclass
@@ -258,11 +283,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not body.get("stream"):
             self._send_json(200, _completion(body, "".join(tokens), reply.finish_reason, len(tokens)))
             return
+        frames = reply.frames(tokens)
         with fake._lock:
             fake.in_flight += 1
             fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
         try:
-            self._stream(body, reply, tokens)
+            self._stream(body, reply, frames)
             fake.completed += 1
         except (BrokenPipeError, ConnectionResetError):
             fake.disconnects += 1
@@ -306,7 +332,7 @@ class _Handler(BaseHTTPRequestHandler):
         text = "".join(reply.tokens) if reply.tokens is not None else (reply.text or "")
         self._send_json(200, {"Result": text})
 
-    def _stream(self, body: dict[str, Any], reply: Reply, tokens: list[str]) -> None:
+    def _stream(self, body: dict[str, Any], reply: Reply, frames: list[tuple[str, str]]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
@@ -317,7 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.first_delay:
             time.sleep(reply.first_delay)
         self._frame({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
-        for i, token in enumerate(tokens):
+        for i, (name, token) in enumerate(frames):
             if reply.drop_after is not None and i == reply.drop_after:
                 self.close_connection = True
                 self.connection.shutdown(2)  # abrupt: no terminating chunk
@@ -332,10 +358,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if i and reply.delay:
                 time.sleep(reply.delay)
-            self._frame({**base, "choices": [{"index": 0, "delta": {"content": token}, "finish_reason": None}]})
+            self._frame({**base, "choices": [{"index": 0, "delta": {name: token}, "finish_reason": None}]})
         self._frame({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]})
         if reply.usage and (body.get("stream_options") or {}).get("include_usage"):
-            usage = {"prompt_tokens": _prompt_tokens(body), "completion_tokens": len(tokens)}
+            # vLLM counts every generated token, thinking included
+            usage = {"prompt_tokens": _prompt_tokens(body), "completion_tokens": len(frames)}
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
             self._frame({**base, "choices": [], "usage": usage})
         if reply.done:

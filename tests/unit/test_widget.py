@@ -162,7 +162,7 @@ def test_coalescer_batches_and_preserves_text_from_many_threads() -> None:
     sent: list[tuple[int, int, str]] = []
     lock = threading.Lock()
 
-    def flush(index: int, offset: int, text: str) -> None:
+    def flush(index: int, offset: int, text: str, part: str) -> None:
         with lock:
             sent.append((index, offset, text))
 

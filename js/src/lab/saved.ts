@@ -22,11 +22,16 @@ function number(value: unknown): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
+function cut(value: string): string {
+  return value.length > MAX_MESSAGE_CHARS ? value.slice(0, MAX_MESSAGE_CHARS) + "\n\n…(cut: too long)" : value;
+}
+
 function stats(value: unknown): ReplyStats | null {
   if (typeof value !== "object" || value === null) return null;
   const s = value as Record<string, unknown>;
   return {
     ttft_ms: number(s.ttft_ms),
+    reasoning_ms: number(s.reasoning_ms),
     completion_tokens: number(s.completion_tokens) ?? 0,
     tokens_per_s: number(s.tokens_per_s),
     finish_reason: text(s.finish_reason),
@@ -49,7 +54,8 @@ export function savedMessages(transcript: unknown): { messages: ChatMessage[]; d
     }
     messages.push({
       role,
-      content: content.length > MAX_MESSAGE_CHARS ? content.slice(0, MAX_MESSAGE_CHARS) + "\n\n…(cut: too long)" : content,
+      content: cut(content),
+      reasoning: role === "assistant" && text(m.reasoning) ? cut(text(m.reasoning)!) : null,
       error: text(m.error),
       stopped: m.stopped === true,
       stats: stats(m.stats),

@@ -7,6 +7,7 @@ import { codePointLength, dropCodePoints, type ChatMessage } from "./protocol";
 import { decorateMessage, h, messageElement } from "./messages";
 import { LiveReasoning } from "./reasoning";
 import { MarkdownStream } from "./renderer";
+import { addMessageActions, setActionsEnabled, type MessageActions } from "./versions";
 
 /** Filled only when a benchmark sets globalThis.__KAITO_BENCH__ = []: one entry per delta message rendered. */
 type BenchEntry = { chars: number; ms: number; t: number; source: string; part: string };
@@ -32,7 +33,8 @@ interface RenderedMessage {
 }
 
 function messageKey(m: ChatMessage): string {
-  return JSON.stringify([m.role, m.content, m.reasoning ?? null, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored]);
+  return JSON.stringify([m.role, m.content, m.reasoning ?? null, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored,
+    m.version ?? null, m.versions ?? null]);
 }
 
 export class MessageList {
@@ -45,12 +47,14 @@ export class MessageList {
    * @param askForSync asks Python for the whole reply so far (a view opened mid-reply, or a gap in the deltas)
    * @param keep a child to keep when the conversation is cleared (the Undo notice)
    * @param source names this list in benchmark entries (a compare pane's index)
+   * @param actions version switching and editing (null: a read-only list)
    */
   constructor(
     private container: HTMLElement,
     private askForSync: () => void,
     private keep: () => Element | null = () => null,
     private source = "chat",
+    private actions: MessageActions | null = null,
   ) {}
 
   requestSync(): void {
@@ -86,9 +90,11 @@ export class MessageList {
         el.querySelector(".kaito-meta")?.remove();
         el.querySelector(".kaito-error")?.remove();
         decorateMessage(el, m);
+        if (this.actions) addMessageActions(el, m, i, this.actions);
         this.live = null;
       } else {
         el = messageElement(m);
+        if (this.actions) addMessageActions(el, m, i, this.actions);
         if (this.live && this.live.index === i) {
           this.live.el.replaceWith(el);
           this.live = null;
@@ -103,6 +109,7 @@ export class MessageList {
       this.live = null;
     }
     if (streamingIndex >= 0) this.ensureLive(streamingIndex);
+    if (this.actions) setActionsEnabled(this.container, streamingIndex < 0);
   }
 
   /** Apply a delta or sync message for the reply at ``streamingIndex``; true if the screen changed. */

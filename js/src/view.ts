@@ -89,7 +89,8 @@ export class ChatView extends BaseView {
     this.list = h("div", { class: "kaito-messages", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
     this.scroller = this.list;
     this.closedLine = h("div", { class: "kaito-closed-line", hidden: "" });
-    this.messages = new MessageList(this.list, () => this.model.send({ type: "sync_request" }), () => this.undoRow);
+    this.messages = new MessageList(this.list, () => this.model.send({ type: "sync_request" }), () => this.undoRow,
+      "chat", { intent: (msg) => this.model.send(msg), editable: true });
 
     this.input = h("textarea", {
       class: "kaito-textarea",

@@ -7,7 +7,7 @@ the history messages), ``support`` (a server without tool calling), ``settings``
 Importing this package does not import pydantic: that happens when the first tool is made.
 """
 
-from .approval import NO_APPROVER, ApprovalPolicy, Decision, check_approve
+from .approval import NO_APPROVER, ApprovalPolicy, Decision, PendingApprovals, check_approve
 from .calls import ToolCallAccumulator, assistant_message, history_arguments, tool_message
 from .registry import ToolRegistry
 from .runner import (DEFAULT_MAX_CHARS, DEFAULT_TIMEOUT, ArgumentsError, PreparedCall, ToolResult, execute,
@@ -17,7 +17,7 @@ from .settings import DEFAULT_MAX_TOOL_ROUNDS, ROUNDS_USED_UP, check_max_tool_ro
 from .support import is_no_tool_support, no_tool_support_message
 
 __all__ = [
-    "ApprovalPolicy", "Decision", "check_approve", "NO_APPROVER",
+    "ApprovalPolicy", "Decision", "PendingApprovals", "check_approve", "NO_APPROVER",
     "ToolCallAccumulator", "assistant_message", "history_arguments", "tool_message",
     "ToolRegistry", "Tool", "ToolError", "tool_from_function",
     "ToolResult", "PreparedCall", "ArgumentsError", "prepare_call", "execute", "run_tool_call", "format_result",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
@@ -61,3 +63,76 @@ class ApprovalPolicy:
 
     def __repr__(self) -> str:
         return f"ApprovalPolicy({self.approve!r})"
+
+
+@dataclass
+class _Waiting:
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    done: threading.Event
+    decision: Decision | None = None
+
+
+class PendingApprovals:
+    """Calls waiting for a person (approve="ask"): the generation's worker thread waits in ``wait``; a face's
+    Run tool / Skip tool, or ``chat.approve()`` / ``chat.reject()`` from a cell, resolve them from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[str, _Waiting] = {}
+
+    def open(self, call_id: str, name: str, arguments: dict[str, Any]) -> None:
+        with self._lock:
+            self._waiting[call_id] = _Waiting(call_id, name, dict(arguments), threading.Event())
+
+    @property
+    def pending(self) -> list[dict[str, Any]]:
+        """``chat.pending_tool_calls``: id, name and arguments of each call waiting, oldest first."""
+        with self._lock:
+            return [{"id": w.call_id, "name": w.name, "arguments": dict(w.arguments)} for w in self._waiting.values()]
+
+    def wait(self, call_id: str, stop: threading.Event | None = None, timeout: float | None = None) -> Decision:
+        """Block until the call is approved or rejected; Stop (``stop`` set) or ``timeout`` reject it."""
+        with self._lock:
+            waiting = self._waiting.get(call_id)
+        if waiting is None:
+            raise KeyError(f"no call {call_id!r} is waiting for approval (open() it first)")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not waiting.done.wait(0.05 if stop is not None else timeout):
+            if stop is not None and stop.is_set():
+                self._resolve([waiting], Decision("reject", "the user pressed Stop"))
+            elif deadline is not None and time.monotonic() >= deadline:
+                self._resolve([waiting], Decision("reject", "no decision came in time"))
+        with self._lock:
+            self._waiting.pop(call_id, None)
+        assert waiting.decision is not None
+        return waiting.decision
+
+    def approve(self, call_id: str | None = None) -> list[str]:
+        """Run the call ``call_id`` (None: every waiting call); returns the ids approved."""
+        return self._resolve(self._select(call_id), Decision("run"))
+
+    def reject(self, call_id: str | None = None, reason: str | None = None) -> list[str]:
+        """Skip the call ``call_id`` (None: every waiting call), telling the model ``reason``; returns the ids."""
+        return self._resolve(self._select(call_id), Decision("reject", reason))
+
+    def _select(self, call_id: str | None) -> list[_Waiting]:
+        with self._lock:
+            open_calls = [w for w in self._waiting.values() if w.decision is None]
+        if call_id is not None:
+            open_calls = [w for w in open_calls if w.call_id == call_id]
+        if not open_calls:
+            which = f" with id {call_id!r}" if call_id is not None else ""
+            raise LookupError(f"No tool call{which} is waiting for approval (see chat.pending_tool_calls).")
+        return open_calls
+
+    def _resolve(self, calls: list[_Waiting], decision: Decision) -> list[str]:
+        done = []
+        with self._lock:
+            for w in calls:
+                if w.decision is None:  # the first decision wins (a button and a cell at the same moment)
+                    w.decision = decision
+                    w.done.set()
+                    done.append(w.call_id)
+        return done

@@ -75,6 +75,26 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def _unfinished(text: str) -> bool:
+    """Whether ``text`` stops inside a string or with brackets left open (a prefix of JSON, not a typo)."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+    return in_string or depth > 0 or text.endswith((":", ","))
+
+
 def parse_arguments(arguments: str | dict[str, Any] | None) -> dict[str, Any]:
     """The model's argument string as a dict; "" (some servers send it for a call without parameters) is {}."""
     if isinstance(arguments, dict):
@@ -85,11 +105,11 @@ def parse_arguments(arguments: str | dict[str, Any] | None) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        if e.pos >= len(text):  # the text just stops: the reply was cut off (max_tokens) mid-arguments
+        if _unfinished(text):  # the text just stops: the reply was cut off (max_tokens) mid-arguments
             raise ArgumentsError(f"The arguments end before the JSON is complete: {_short(text)!r}. Send the whole "
                                  f"JSON object.") from None
-        raise ArgumentsError(f"The arguments are not valid JSON ({e.msg} at character {e.pos}): {_short(text)!r}. "
-                             f"Send one JSON object, e.g. {{\"name\": \"value\"}}.") from None
+        raise ArgumentsError(f"The arguments are not valid JSON ({e}): {_short(text)!r}. Send one JSON object, "
+                             f"e.g. {{\"name\": \"value\"}}.") from None
     if not isinstance(value, dict):
         raise ArgumentsError(f"The arguments must be a JSON object of parameter names to values, not "
                              f"{type(value).__name__} {_short(text)!r}.")
@@ -109,7 +129,8 @@ def _validation_text(tool: Tool, error: Any) -> str:
     lines = []
     for item in error.errors(include_url=False)[:10]:
         where = ".".join(str(part) for part in item.get("loc", ())) or "arguments"
-        got = "" if item.get("type") == "missing" else f" (got {_short(json.dumps(item.get('input'), default=repr), 80)})"
+        shown = json.dumps(item.get("input"), default=repr, ensure_ascii=False)
+        got = "" if item.get("type") == "missing" else f" (got {_short(shown, 80)})"
         lines.append(f"- {where}: {item.get('msg', 'invalid')}{got}")
     return (f"Invalid arguments for {tool.name}:\n" + "\n".join(lines) +
             f"\n{_parameters_hint(tool)} Call {tool.name} again with corrected arguments.")

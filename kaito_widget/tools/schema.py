@@ -8,6 +8,7 @@ kaito_widget`` (it comes with openai, which loads on the connect thread).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import typing
@@ -82,15 +83,17 @@ def tool_from_function(fn: Callable[..., Any], *, name: str | None = None,
     except (TypeError, ValueError) as e:  # builtins without a signature, …
         raise ToolError(f"Tool {tool_name!r}: its signature cannot be read ({e}); wrap it in a `def` with type "
                         f"hints ({_EXAMPLE}).") from None
+    target = fn
+    while isinstance(target, functools.partial):  # the hints and the docstring are the wrapped function's
+        target = target.func
+    if not (inspect.isfunction(target) or inspect.ismethod(target)) and hasattr(type(target), "__call__"):
+        target = type(target).__call__  # a callable object: its __call__ carries the hints
     try:
-        hints = typing.get_type_hints(fn, include_extras=True)
-    except Exception:
-        try:  # a callable object: its __call__ carries the hints
-            hints = typing.get_type_hints(type(fn).__call__, include_extras=True)  # type: ignore[operator]
-        except Exception as e:
-            raise ToolError(f"Tool {tool_name!r}: its type hints cannot be resolved ({type(e).__name__}: {e}); "
-                            f"import the types they name at module level.") from None
-    doc = parse_docstring(inspect.getdoc(fn))
+        hints = typing.get_type_hints(target, include_extras=True)
+    except Exception as e:
+        raise ToolError(f"Tool {tool_name!r}: its type hints cannot be resolved ({type(e).__name__}: {e}); "
+                        f"import the types they name at module level.") from None
+    doc = parse_docstring(inspect.getdoc(target if target is not type(fn).__call__ else fn))
 
     import pydantic  # here, not at import time
 

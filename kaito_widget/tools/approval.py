@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ class ApprovalPolicy:
         label = getattr(approver, "__name__", type(approver).__name__)
         try:
             # a copy: the callable cannot change what runs
-            verdict = approver(name, dict(arguments))
+            verdict = approver(name, copy.deepcopy(arguments))
         except Exception as e:  # a broken approver must not run the tool
             return Decision("reject", f"the approve function {label} raised {type(e).__name__}: {e}")
         if verdict:

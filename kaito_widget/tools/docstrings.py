@@ -17,8 +17,9 @@ _NUMPY_HEADERS = {"parameters", "other parameters", "keyword arguments"}
 _GOOGLE_SECTION = re.compile(r"^([A-Za-z][A-Za-z ]*):\s*$")
 _SECTIONS = _GOOGLE_HEADERS | {"returns", "return", "yields", "yield", "raises", "raise", "examples", "example", "note",
                                "notes", "see also", "warning", "warnings", "attributes", "references", "todo"}
-_GOOGLE_ENTRY = re.compile(r"^\*{0,2}([A-Za-z_][A-Za-z0-9_]*)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
-_NUMPY_ENTRY = re.compile(r"^\*{0,2}([A-Za-z_][A-Za-z0-9_]*)\s*(?::.*)?$")
+# `name (type): text`, the type possibly with one level of parentheses inside: `x (list(int)): …`
+_GOOGLE_ENTRY = re.compile(r"^\*{0,2}([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((?:[^()]|\([^()]*\))*\))?\s*:\s*(.*)$")
+_NUMPY_ENTRY = re.compile(r"^(\*{0,2}[A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*\*{0,2}[A-Za-z_][A-Za-z0-9_]*)*)\s*(?::.*)?$")
 _REST_PARAM = re.compile(r"^:(?:param|parameter|arg|argument|key|keyword)\s+(?:[^:]*\s)?([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$")
 _REST_FIELD = re.compile(r"^:[A-Za-z]+[^:]*:")
 
@@ -94,18 +95,19 @@ def _numpy(lines: list[str]) -> dict[str, str]:
             continue
         base = _indent(lines[i])
         i += 2
-        name: str | None = None
+        names: list[str] = []  # `a, b : int` documents both
         while i < len(lines):
             line = lines[i]
             if i + 1 < len(lines) and re.fullmatch(r"-{3,}", lines[i + 1].strip()) and line.strip():
                 break  # the next underlined section
             if line.strip() and _indent(line) == base:
                 match = _NUMPY_ENTRY.match(line.strip())
-                name = match.group(1) if match else None
-                if name:
+                names = [n.strip().lstrip("*") for n in match.group(1).split(",")] if match else []
+                for name in names:
                     params[name] = ""
-            elif line.strip() and name:
-                params[name] = f"{params[name]} {' '.join(line.split())}".strip()
+            elif line.strip():
+                for name in names:
+                    params[name] = f"{params[name]} {' '.join(line.split())}".strip()
             i += 1
     return params
 

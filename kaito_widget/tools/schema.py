@@ -121,7 +121,7 @@ def tool_from_function(fn: Callable[..., Any], *, name: str | None = None,
             # A default that is not JSON (an object() sentinel, …) is left out of the schema with a warning: fine.
             warnings.simplefilter("ignore")
             model = pydantic.create_model(  # type: ignore[call-overload]
-                f"{tool_name}_arguments", __config__=pydantic.ConfigDict(extra="forbid"), **fields)
+                f"{tool_name}_arguments", __config__=_config(pydantic), **fields)
             schema = model.model_json_schema()
     except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticInvalidForJsonSchema, pydantic.PydanticUserError,
             TypeError) as e:
@@ -130,6 +130,12 @@ def tool_from_function(fn: Callable[..., Any], *, name: str | None = None,
                         f"pydantic models (e.g. take a DataFrame's name, not the DataFrame).") from None
     text = description if description is not None else doc.description
     return Tool(tool_name, text, _clean(schema), fn, model, tuple(layout))
+
+
+def _config(pydantic: Any) -> Any:
+    # extra="forbid": a misspelt argument is reported to the model instead of silently ignored.
+    # coerce_numbers_to_str: models often send 94103 for a zip code typed str; that is not worth a round trip.
+    return pydantic.ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
 def _first_line(e: BaseException) -> str:
@@ -149,8 +155,10 @@ def _clean(schema: dict[str, Any]) -> dict[str, Any]:
         for key, value in node.items():
             if key == "title" and isinstance(value, str):
                 continue
-            if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            if key in ("properties", "$defs", "definitions", "patternProperties") and isinstance(value, dict):
                 out[key] = {name: walk(sub) for name, sub in value.items()}
+            elif key in ("default", "enum", "const", "examples"):  # values, not schemas: kept as they are
+                out[key] = value
             else:
                 out[key] = walk(value)
         return out

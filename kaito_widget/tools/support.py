@@ -12,11 +12,14 @@ import re
 
 # vLLM's wording (since 0.6); matched loosely so "requires --enable-auto-tool-choice" alone is enough
 _NO_AUTO_TOOL_CHOICE = re.compile(r"enable[-_]auto[-_]tool[-_]choice", re.IGNORECASE)
+# Kaito's presets with tool calling (its docs' list, and the DeepSeek presets that came later)
 TOOL_CALLING_PRESETS = ("phi-4-mini-instruct", "phi-4", "llama-3.1-8b-instruct", "llama-3.3-70b-instruct",
-                        "mistral-7b-instruct", "qwen2.5-coder-7b-instruct", "qwen2.5-coder-32b-instruct")
+                        "mistral-7b-instruct", "qwen2.5-coder-7b-instruct", "qwen2.5-coder-32b-instruct",
+                        "deepseek-r1-0528", "deepseek-v3-0324")
 HOW_TO_ENABLE = (
-    "Deploy the Kaito workspace with a preset that has tool calling ({presets}), or give the workspace an inference "
-    "ConfigMap (Workspace `inference.config: <name>`) whose `inference_config.yaml` turns vLLM's tool calling on:\n"
+    "Tool calling needs Kaito's vLLM runtime (not the transformers runtime). Deploy the workspace with a preset that "
+    "has tool calling (e.g. {presets}), or give the workspace an inference ConfigMap (Workspace "
+    "`inference.config: <name>`) whose `inference_config.yaml` turns vLLM's tool calling on:\n"
     "    vllm:\n"
     "      enable-auto-tool-choice: true\n"
     "      tool-call-parser: <the model's parser, e.g. hermes, llama3_json, mistral, phi4_mini_json>\n"

@@ -104,6 +104,11 @@ def odd_names(json: str, schema: int = 1, _private: bool = False, model_config: 
     return f"{json}|{schema}|{_private}|{model_config}"
 
 
+def titled(title: str, options: dict[str, str] = {"title": "kept"}, zip_code: str = "") -> str:  # noqa: B006
+    """A parameter called title, and a default holding a "title" key: neither is a schema title."""
+    return f"{title}|{zip_code}"
+
+
 def no_params() -> str:
     return "pong"
 
@@ -190,6 +195,38 @@ def test_numpy_and_rest_docstrings_document_the_parameters() -> None:
     assert rest.parameters["properties"]["ascending"]["description"] == "Sort from small to large."
 
 
+def test_docstring_details_nested_types_shared_entries_and_a_colon_in_the_description() -> None:
+    from kaito_widget.tools.docstrings import parse_docstring
+
+    google = parse_docstring("""Sum the following:
+        the numbers given.
+
+        Args:
+            values (list(int)): The numbers: all of them.
+            start (Optional[int], optional): Added first; see f(a): b
+                and more.
+        Returns:
+            The sum.
+        """)
+    assert google.description == "Sum the following: the numbers given."  # a colon is not a section header
+    assert google.params == {"values": "The numbers: all of them.", "start": "Added first; see f(a): b and more."}
+    numpy = parse_docstring("""Scale.
+
+        Parameters
+        ----------
+        x, y : float
+            A coordinate.
+        factor : float
+
+        Returns
+        -------
+        float
+            Not a parameter.
+        """)
+    assert numpy.params == {"x": "A coordinate.", "y": "A coordinate.", "factor": ""}
+    assert parse_docstring(None).description == "" and parse_docstring("Args:\n    x: y").description == ""
+
+
 def test_dataclasses_pydantic_models_and_enums_are_described_and_arrive_as_their_types() -> None:
     tool = tool_from_function(with_structures)
     params = tool.parameters
@@ -214,6 +251,15 @@ def test_parameter_names_pydantic_reserves_still_work() -> None:
     result = run_tool_call(ToolRegistry([odd_names]), "odd_names",
                            '{"json": "j", "schema": 2, "_private": true, "model_config": "m"}')
     assert result.content == "j|2|True|m"
+
+
+def test_only_pydantics_derived_titles_are_dropped_and_numbers_are_accepted_for_text() -> None:
+    tool = tool_from_function(titled)
+    assert tool.parameters["properties"]["title"] == {"type": "string"}
+    assert tool.parameters["properties"]["options"]["default"] == {"title": "kept"}
+    assert tool.parameters["required"] == ["title"]
+    # models often send a number for a text field (a zip code): accepted, not worth a round trip
+    assert run_tool_call(ToolRegistry([titled]), "titled", '{"title": "x", "zip_code": 94103}').content == "x|94103"
 
 
 def test_a_function_without_parameters_methods_partials_and_overrides() -> None:
@@ -275,7 +321,7 @@ def test_the_registry_adds_lists_and_removes_by_name_and_refuses_duplicates() ->
         registry.add(get_weather_v2, name="get_weather")
     assert registry.add(get_weather_v2).name == "get_weather_v2"
     assert registry.remove("get_weather").function is get_weather
-    registry.remove(numpy_style)  # a function stands for its name
+    registry.remove(numpy_style)  # a function (or a Tool) stands for its name
     assert registry.names == ["get_weather_v2"]
     with pytest.raises(ToolError, match=r"No tool named 'get_weather' \(registered: get_weather_v2\)"):
         registry.remove("get_weather")
@@ -491,12 +537,13 @@ def test_an_approve_callable_decides_and_its_exception_is_a_rejection_with_the_r
     def only_oslo(name: str, arguments: dict[str, Any]) -> bool:
         asked.append((name, arguments))
         arguments["city"] = "tampered"  # a copy: cannot change what runs
+        arguments.get("nested", {}).clear()
         return name == "get_weather" and arguments.get("unit") != "kelvin"
 
     policy = ApprovalPolicy(only_oslo)
-    args = {"city": "Oslo"}
+    args = {"city": "Oslo", "nested": {"deep": 1}}
     assert policy.mode == "callable" and not policy.needs_a_person
-    assert policy.decide("get_weather", args).action == "run" and args == {"city": "Oslo"}
+    assert policy.decide("get_weather", args).action == "run" and args == {"city": "Oslo", "nested": {"deep": 1}}
     no = policy.decide("drop_table", {"name": "users"})
     assert no.action == "reject" and no.reason == "the approve function only_oslo declined"
     assert asked[0][0] == "get_weather"

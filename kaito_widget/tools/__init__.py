@@ -3,7 +3,7 @@
 One job per module: ``schema`` (a function → its OpenAI tool JSON and argument validator, via pydantic),
 ``docstrings`` (description and parameter docs), ``registry`` (tools by name), ``runner`` (validate, run with a
 timeout, format the result), ``approval`` (ask / auto / callable), ``calls`` (streamed tool-call deltas → calls, and
-the history messages), ``support`` (a server without tool calling), ``settings`` (tool_timeout, max_tool_rounds).
+the history messages), ``saved`` (calls and results in a transcript: restore checks, Markdown), ``support`` (a server without tool calling), ``settings`` (tool_timeout, max_tool_rounds).
 Importing this package does not import pydantic: that happens when the first tool is made.
 """
 
@@ -12,6 +12,8 @@ from .calls import ToolCallAccumulator, assistant_message, history_arguments, to
 from .registry import ToolRegistry
 from .runner import (DEFAULT_MAX_CHARS, DEFAULT_TIMEOUT, ArgumentsError, PreparedCall, ToolResult, execute,
                      format_result, parse_arguments, prepare_call, rejected, run_tool_call)
+from .saved import (STATUS_LABELS, clean_tool_calls, clean_tool_message, history_tool_message,
+                    markdown_step)
 from .schema import Tool, ToolError, tool_from_function
 from .settings import DEFAULT_MAX_TOOL_ROUNDS, ROUNDS_USED_UP, check_max_tool_rounds, check_tool_timeout
 from .support import is_no_tool_support, no_tool_support_message
@@ -24,4 +26,5 @@ __all__ = [
     "parse_arguments", "rejected", "DEFAULT_TIMEOUT", "DEFAULT_MAX_CHARS",
     "DEFAULT_MAX_TOOL_ROUNDS", "ROUNDS_USED_UP", "check_tool_timeout", "check_max_tool_rounds",
     "is_no_tool_support", "no_tool_support_message",
+    "STATUS_LABELS", "clean_tool_calls", "clean_tool_message", "history_tool_message", "markdown_step",
 ]

@@ -49,6 +49,13 @@ class ToolResult:
         """The ``role: "tool"`` message answering the call ``call_id``."""
         return {"role": "tool", "tool_call_id": call_id, "content": self.content}
 
+    def transcript_message(self, call_id: str) -> dict[str, Any]:
+        """The same message as the transcript keeps it: with what the step shows (see ``saved.py``)."""
+        message = {**self.message(call_id), "name": self.name, "status": self.status}
+        if self.seconds is not None:
+            message["seconds"] = round(self.seconds, 3)
+        return message
+
 
 @dataclass
 class PreparedCall:

@@ -20,7 +20,8 @@ from typing import Any, Literal, Optional
 import pydantic
 import pytest
 
-from kaito_widget.tools import (NO_APPROVER, ApprovalPolicy, Decision, PendingApprovals, ToolCallAccumulator, ToolError, ToolRegistry,
+from kaito_widget.tools import (NO_APPROVER, ApprovalPolicy, Decision, PendingApprovals, clean_tool_calls,
+                                clean_tool_message, history_tool_message, markdown_step, ToolCallAccumulator, ToolError, ToolRegistry,
                                 assistant_message, check_approve, check_max_tool_rounds, check_tool_timeout,
                                 execute, format_result, history_arguments, no_tool_support_message, prepare_call,
                                 rejected, run_tool_call, tool_from_function, tool_message)
@@ -689,6 +690,47 @@ def test_the_history_messages_have_openais_shape_with_arguments_the_server_can_p
     assert assistant_message("Just text.", []) == {"role": "assistant", "content": "Just text."}
     assert tool_message("c1", "pong") == {"role": "tool", "tool_call_id": "c1", "content": "pong"}
     assert history_arguments('{"a": 1}') == '{"a": 1}' and history_arguments("[1]") == "{}"
+
+
+# -- in a saved transcript -----------------------------------------------------------------------------------------
+def test_a_restored_transcripts_tool_calls_and_results_are_checked_and_never_run() -> None:
+    good = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+    hostile = [good, "junk", {"id": "call_2", "function": {"name": "os.system", "arguments": "{}"}},
+               {"id": 3, "function": {"name": "x", "arguments": "{}"}},
+               {"id": "call_4", "function": {"name": "get_weather", "arguments": {"city": "dict, not text"}}},
+               {"id": "call_5", "function": {"name": "get_weather", "arguments": "x" * 60_000}}]
+    calls, problems = clean_tool_calls(hostile, "message #2")
+    assert [c["id"] for c in calls] == ["call_1", "call_5"] and calls[0] == good
+    assert calls[1]["function"]["arguments"] == "{}"
+    assert problems == ["message #2: tool call #2 was dropped (not a well-formed call)",
+                        "message #2: tool call #3 was dropped (not a well-formed call)",
+                        "message #2: tool call #4 was dropped (not a well-formed call)",
+                        "message #2: tool call #5 was dropped (not a well-formed call)",
+                        "message #2: tool call #6's arguments were too long to restore and were left out"]
+    assert clean_tool_calls("nope", "m")[1] == ["m: its tool calls were dropped (not a list)"]
+    assert len(clean_tool_calls([good] * 40, "m")[0]) == 32
+
+    result = run_tool_call(ToolRegistry([get_weather]), "get_weather", '{"city": "Oslo"}')
+    saved = json.loads(json.dumps(result.transcript_message("call_1")))  # as it comes back from the notebook
+    restored, problem = clean_tool_message(saved, "message #3", {"call_1"})
+    assert problem is None and restored is not None
+    assert restored["status"] == "ok" and restored["name"] == "get_weather" and restored["restored"] is True
+    assert history_tool_message(restored) == {"role": "tool", "tool_call_id": "call_1", "content": result.content}
+    orphan, why = clean_tool_message({**saved, "tool_call_id": "call_9"}, "message #4", {"call_1"})
+    assert orphan is None and why == "message #4 dropped: a tool result without its call"
+    odd, _ = clean_tool_message({**saved, "status": "<b>", "name": "a b", "seconds": True}, "m", {"call_1"})
+    assert odd is not None and "status" not in odd and "name" not in odd and "seconds" not in odd
+    long, cut = clean_tool_message({**saved, "content": "z" * 300_000}, "m", {"call_1"})
+    assert long is not None and cut == "m was cut to its first 200000 characters (too long to restore)"
+
+
+def test_a_tool_step_in_markdown_cannot_break_out_of_its_code_fence() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "```Oslo"}'}}
+    text = markdown_step(call, {"content": "````\n# not a heading", "status": "ok", "seconds": 0.25})
+    assert text.startswith("**Tool call** `get_weather` (ran, 0.2 s)\n\n````json\n")
+    assert "\n`````\n````\n# not a heading\n`````" in text  # a longer fence than the content's backticks
+    assert markdown_step(call, None).startswith("**Tool call** `get_weather` (no result)")
+    assert "(skipped)" in markdown_step(call, rejected("get_weather").transcript_message("c1"))
 
 
 # -- a server without tool calling ---------------------------------------------------------------------------------

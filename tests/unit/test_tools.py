@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import datetime
 import enum
 import functools
 import json
@@ -15,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import pydantic
 import pytest
@@ -108,6 +109,12 @@ def odd_names(json: str, schema: int = 1, _private: bool = False, model_config: 
 def titled(title: str, options: dict[str, str] = {"title": "kept"}, zip_code: str = "") -> str:  # noqa: B006
     """A parameter called title, and a default holding a "title" key: neither is a schema title."""
     return f"{title}|{zip_code}"
+
+
+def top_rows(n: Annotated[int, pydantic.Field(ge=1, le=50, description="How many rows.")] = 5,
+             since: Optional[datetime.date] = None) -> str:
+    """Top rows."""
+    return f"{n} {since!r}"
 
 
 def no_params() -> str:
@@ -244,6 +251,17 @@ def test_dataclasses_pydantic_models_and_enums_are_described_and_arrive_as_their
                            '{"where": {"x": 1.5}, "filt": {"column": "age", "equals": "42"}, "unit": "fahrenheit"}')
     assert result.status == "ok"
     assert result.content == "Point(1.5,0.0) Filter(age=42) <Unit.FAHRENHEIT: 'fahrenheit'>"
+
+
+def test_annotated_constraints_and_dates_are_in_the_schema_and_enforced() -> None:
+    tool = tool_from_function(top_rows)
+    assert tool.parameters["properties"]["n"] == {"type": "integer", "minimum": 1, "maximum": 50, "default": 5,
+                                                  "description": "How many rows."}
+    assert tool.parameters["properties"]["since"]["anyOf"][0] == {"type": "string", "format": "date"}
+    registry = ToolRegistry([tool])
+    too_few = run_tool_call(registry, "top_rows", '{"n": 0}')
+    assert too_few.status == "invalid" and "- n: Input should be greater than or equal to 1 (got 0)" in too_few.content
+    assert run_tool_call(registry, "top_rows", '{"since": "2024-05-01"}').content == "5 datetime.date(2024, 5, 1)"
 
 
 def test_parameter_names_pydantic_reserves_still_work() -> None:

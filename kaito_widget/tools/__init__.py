@@ -2,8 +2,9 @@
 
 One job per module: ``schema`` (a function → its OpenAI tool JSON and argument validator, via pydantic),
 ``docstrings`` (description and parameter docs), ``registry`` (tools by name), ``runner`` (validate, run with a
-timeout, format the result), ``approval`` (ask / auto / callable), ``calls`` (streamed tool-call deltas → calls, and
-the history messages), ``saved`` (calls and results in a transcript: restore checks, Markdown), ``support`` (a server without tool calling), ``settings`` (tool_timeout, max_tool_rounds).
+timeout, format the result), ``approval`` (ask / auto / callable, and calls waiting for a person), ``calls``
+(streamed tool-call deltas → calls, and the history messages), ``saved`` (calls and results in a transcript: restore
+checks, Markdown), ``support`` (a server without tool calling), ``settings`` (tool_timeout, max_tool_rounds).
 Importing this package does not import pydantic: that happens when the first tool is made.
 """
 

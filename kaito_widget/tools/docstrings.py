@@ -20,7 +20,8 @@ _SECTIONS = _GOOGLE_HEADERS | {"returns", "return", "yields", "yield", "raises",
 # `name (type): text`, the type possibly with one level of parentheses inside: `x (list(int)): …`
 _GOOGLE_ENTRY = re.compile(r"^\*{0,2}([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((?:[^()]|\([^()]*\))*\))?\s*:\s*(.*)$")
 _NUMPY_ENTRY = re.compile(r"^(\*{0,2}[A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*\*{0,2}[A-Za-z_][A-Za-z0-9_]*)*)\s*(?::.*)?$")
-_REST_PARAM = re.compile(r"^:(?:param|parameter|arg|argument|key|keyword)\s+(?:[^:]*\s)?([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$")
+_REST_PARAM = re.compile(
+    r"^:(?:param|parameter|arg|argument|key|keyword)\s+(?:[^:]*\s)?([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$")
 _REST_FIELD = re.compile(r"^:[A-Za-z]+[^:]*:")
 
 

@@ -36,7 +36,10 @@ class ToolRegistry:
 
     def remove(self, name: str | Callable[..., Any] | Tool) -> Tool:
         """Unregister the tool called ``name`` (a function or Tool is accepted for its name); returns it."""
-        key = name.name if isinstance(name, Tool) else name if isinstance(name, str) else getattr(name, "__name__", name)
+        if isinstance(name, Tool):
+            key = name.name
+        else:
+            key = name if isinstance(name, str) else getattr(name, "__name__", name)
         with self._lock:
             if key not in self._tools:
                 known = ", ".join(self._tools) or "none"

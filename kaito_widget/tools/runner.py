@@ -143,7 +143,8 @@ def _validation_text(tool: Tool, error: Any) -> str:
             f"\n{_parameters_hint(tool)} Call {tool.name} again with corrected arguments.")
 
 
-def prepare_call(registry: ToolRegistry, name: str, arguments: str | dict[str, Any] | None) -> PreparedCall | ToolResult:
+def prepare_call(registry: ToolRegistry, name: str,
+                 arguments: str | dict[str, Any] | None) -> PreparedCall | ToolResult:
     """Look ``name`` up and validate ``arguments`` against its schema.
 
     Returns a PreparedCall, or the ToolResult to send back to the model at once (unknown name, bad arguments):

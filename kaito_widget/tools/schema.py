@@ -125,9 +125,9 @@ def tool_from_function(fn: Callable[..., Any], *, name: str | None = None,
             schema = model.model_json_schema()
     except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticInvalidForJsonSchema, pydantic.PydanticUserError,
             TypeError) as e:
-        raise ToolError(f"Tool {tool_name!r}: a parameter's type cannot be sent as JSON by the model ({_first_line(e)}). "
-                        f"Use str, int, float, bool, Literal, an Enum, lists and dicts of those, dataclasses or "
-                        f"pydantic models (e.g. take a DataFrame's name, not the DataFrame).") from None
+        raise ToolError(f"Tool {tool_name!r}: a parameter's type cannot be sent as JSON by the model "
+                        f"({_first_line(e)}). Use str, int, float, bool, Literal, an Enum, lists and dicts of those, "
+                        f"dataclasses or pydantic models (e.g. take a DataFrame's name, not the DataFrame).") from None
     text = description if description is not None else doc.description
     return Tool(tool_name, text, _clean(schema), fn, model, tuple(layout))
 

@@ -21,11 +21,11 @@ from typing import Annotated, Any, Literal, Optional
 import pydantic
 import pytest
 
-from kaito_widget.tools import (NO_APPROVER, ApprovalPolicy, Decision, PendingApprovals, clean_tool_calls,
-                                clean_tool_message, history_tool_message, markdown_step, ToolCallAccumulator, ToolError, ToolRegistry,
-                                assistant_message, check_approve, check_max_tool_rounds, check_tool_timeout,
-                                execute, format_result, history_arguments, no_tool_support_message, prepare_call,
-                                rejected, run_tool_call, tool_from_function, tool_message)
+from kaito_widget.tools import (NO_APPROVER, ApprovalPolicy, Decision, PendingApprovals, ToolCallAccumulator,
+                                ToolError, ToolRegistry, assistant_message, check_approve, check_max_tool_rounds,
+                                check_tool_timeout, clean_tool_calls, clean_tool_message, execute, format_result,
+                                history_arguments, history_tool_message, markdown_step, no_tool_support_message,
+                                prepare_call, rejected, run_tool_call, tool_from_function, tool_message)
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
@@ -474,7 +474,8 @@ def test_stop_ends_the_wait_at_once() -> None:
     result = run_tool_call(ToolRegistry([forever]), "forever", "{}", timeout=30, stop=stop, on_late=late.append)
     assert time.monotonic() - started < 2
     assert result.status == "stopped"
-    assert result.content == "forever was stopped by the user before it finished; its result, if it comes, will be dropped."
+    assert result.content == ("forever was stopped by the user before it finished; its result, if it comes, will be "
+                              "dropped.")
     release.set()
     deadline = time.monotonic() + 5
     while not late and time.monotonic() < deadline:

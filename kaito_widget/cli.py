@@ -39,6 +39,8 @@ HELP = """Commands:
   /clear                clear the conversation
   /status               workspace, endpoint, model and parameters
   /set NAME VALUE       set temperature (0–2), top_p (0–1), max_tokens (≥ 1) or system_prompt
+  /retry                a new reply to your last message (the old one stays as a version)
+  /versions [N K]       list the messages that have versions; with N K, show version K of message N
   /save PATH            save the conversation: PATH.md (Markdown) or PATH.json (loadable in the widget)
   /quit, /exit          end the session (so do quit, exit and Ctrl+D)
 Ctrl+C stops a reply and keeps what arrived; at the prompt it ends the session."""
@@ -208,11 +210,15 @@ class Session:
 
         Returns the finished reply message (with ``error`` / ``stopped``), or None if it could not be sent.
         """
+        return self._stream(lambda: self.controller.send(text))
+
+    def _stream(self, start: Callable[[], int]) -> dict[str, Any] | None:
+        """Start a reply (``send`` or ``regenerate``) and print it as it streams."""
         c = self.controller
-        before = len(c.messages)
+        index = -1
         self.printer.arm()
         try:
-            c.send(text)
+            index = start()
             while not c.wait(0.1):  # a timeout, so Ctrl+C is handled promptly on every platform
                 pass
         except KeyboardInterrupt:
@@ -223,7 +229,7 @@ class Session:
         finally:
             self.printer.disarm()
         messages = c.messages
-        reply = messages[-1] if len(messages) > before + 1 and messages[-1]["role"] == "assistant" else None
+        reply = messages[index] if 0 <= index < len(messages) and messages[index]["role"] == "assistant" else None
         if reply is not None and reply.get("stopped"):
             say(STOPPED_MARKER)
         left_out = ((reply or {}).get("stats") or {}).get("turns_left_out")
@@ -272,7 +278,8 @@ class Session:
                 self.reply(text)
                 continue
             result = self.command(text)
-            (warn if result.level == "error" else say)(result.text)
+            if result.text:
+                (warn if result.level == "error" else say)(result.text)
             if result.quit:
                 return EXIT_OK
 
@@ -280,6 +287,9 @@ class Session:
         name, _, rest = text.strip()[1:].partition(" ")
         if name.lower() == "save":
             return self.save(rest.strip())
+        if name.lower() == "retry":  # streamed like any reply, not just announced
+            self._stream(self.controller.regenerate)  # a refusal was said by _stream already
+            return CommandResult("")
         return run_command(self.controller, text, help_text=HELP, quit_text="Session ended.",
                            workspace=self.workspace, namespace=self.namespace)
 
@@ -289,8 +299,8 @@ class Session:
             return CommandResult("Usage: /save PATH, e.g. /save chat.md (Markdown) or /save chat.json", "error")
         c = self.controller
         try:
-            path = T.save_file(path_text, markdown=c.to_markdown, what="/save", data=lambda: T.build(
-                c.messages, model=c.model, params=c.params, workspace=self.workspace, namespace=self.namespace))
+            path = T.save_file(path_text, markdown=c.to_markdown, what="/save", data=lambda: T.of_conversation(
+                c, workspace=self.workspace, namespace=self.namespace))
         except ValueError as exc:
             return CommandResult(str(exc), "error")
         except OSError as exc:

@@ -192,9 +192,7 @@ class CompareWidget(NotebookFace):
     def _transcript(self) -> dict[str, Any]:
         panes = []
         for pane in self._panes:
-            c = pane.controller
-            saved = T.build(c.messages, model=c.model, params=c.params, workspace=pane.workspace,
-                            namespace=self.namespace)
+            saved = T.of_conversation(pane.controller, workspace=pane.workspace, namespace=self.namespace)
             panes.append({**saved, "label": pane.label, "setting": pane.setting, "closed": pane.closed})
         return {"version": T.SCHEMA_VERSION, "kind": KIND, "compared": list(self.compared), "panes": panes}
 
@@ -301,6 +299,8 @@ class CompareWidget(NotebookFace):
                     self._pane(pane_index).stop()
             elif kind == "regenerate":
                 self._pane(pane_index).regenerate()
+            elif kind == "select_version":
+                self._pane(pane_index).select(content.get("index"), content.get("version"))
             elif kind == "close_pane":
                 self.close_pane(pane_index)
             elif kind == "continue_with":

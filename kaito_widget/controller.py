@@ -18,6 +18,7 @@ from . import api_modes
 from . import params as P
 from .context_window import Plan, Usage, check_overflow, left_out_note, message_chars, plan_request, \
     prompt_tokens_from_error, window_from_error
+from .conversation_tree import ROOT, ConversationTree
 from .errors import BusyError, ChatError, StillConnecting
 from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model, tokenize
 
@@ -94,6 +95,8 @@ class _Generation:
     index: int
     stop_requested: threading.Event
     done: threading.Event
+    parent: int = ROOT  # the node the reply hangs under (the user message it answers)
+    tree: ConversationTree | None = None  # the conversation it belongs to (clear() starts a new one)
     stream: Any = None  # the openai Stream, closed by stop() to end the HTTP response
     text: str = ""
     length: int = 0  # code points in ``text``
@@ -163,8 +166,8 @@ class ChatController:
         self._client: openai.OpenAI | None = None
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
-        self._messages: list[dict[str, Any]] = []
-        self._cleared: list[dict[str, Any]] | None = None  # what clear() removed, until the next turn
+        self._tree = ConversationTree()  # every version of every message; the visible path is the conversation
+        self._cleared: ConversationTree | None = None  # what clear() removed, until the next turn
         self._generation: _Generation | None = None
         self._status = "connecting"
         self._status_message = "Connecting…"
@@ -189,9 +192,26 @@ class ChatController:
             listener(event)
 
     @property
+    def _messages(self) -> list[dict[str, Any]]:
+        """The visible conversation (the tree's selected path): what the model sees next."""
+        return self._tree.messages()
+
+    @property
     def messages(self) -> list[dict[str, Any]]:
+        """The visible conversation; a message that has other versions says which it is (``version`` k of
+        ``versions`` n, 1-based)."""
         with self._lock:
-            return _copy_messages(self._messages)
+            return self._visible()
+
+    def _visible(self, upto: int | None = None) -> list[dict[str, Any]]:
+        """Copies of the visible messages before ``upto``, with their version numbers (caller holds the lock)."""
+        out = []
+        for message, k, n in self._tree.visible()[:upto]:
+            copy = _copy_messages([message])[0]
+            if n > 1:
+                copy.update(version=k, versions=n)
+            out.append(copy)
+        return out
 
     @property
     def status(self) -> str:
@@ -387,20 +407,65 @@ class ChatController:
         with self._lock:
             self._check_can_generate()
             self._cleared = None
-            self._messages.append({"role": "user", "content": text, "created": _now()})
-            gen = self._new_generation()
+            node = self._tree.append({"role": "user", "content": text, "created": _now()})
+            gen = self._new_generation(node.id)
         return self._start(gen)
 
     def regenerate(self) -> int:
-        """Drop the last reply and generate it again."""
+        """Generate the last reply again; the previous reply stays as another version of it."""
         with self._lock:
             self._check_can_generate()
-            if self._messages and self._messages[-1]["role"] == "assistant":
-                self._messages.pop()
-            if not self._messages:
+            path = self._tree.path()
+            if not path:
                 raise ChatError("Nothing to regenerate: the conversation is empty.")
-            gen = self._new_generation()
+            parent = path[-1].parent if path[-1].message["role"] == "assistant" else path[-1].id
+            self._tree.end_at(parent)
+            gen = self._new_generation(parent)
         return self._start(gen)
+
+    def edit(self, index: int, text: str) -> int:
+        """Send ``text`` as a new version of the user message at ``index`` of ``messages`` and generate a reply
+        from there (the conversation before it is the context); the old version and what followed it are kept.
+        Returns at once, like ``send``; the reply's index is returned."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("Type a message first: the edited text is empty.")
+        with self._lock:
+            self._check_can_generate()
+            path = self._tree.path()
+            self._check_index(index, len(path))
+            if path[index].message["role"] != "user":
+                raise ValueError(f"Message {index} is the assistant's reply: only your own messages can be edited "
+                                 "(regenerate() gives a reply another version).")
+            self._cleared = None
+            node = self._tree.add(path[index].parent, {"role": "user", "content": text, "created": _now()})
+            gen = self._new_generation(node.id)
+        return self._start(gen)
+
+    def versions(self, index: int) -> list[dict[str, Any]]:
+        """Every version of the message at ``index`` of ``messages``, oldest first (copies)."""
+        with self._lock:
+            self._check_index(index, len(self._tree.path()))
+            _, siblings = self._tree.siblings(index)
+            return _copy_messages([n.message for n in siblings])
+
+    def select(self, index: int, version: int) -> None:
+        """Show version ``version`` (0-based, as in ``versions(index)``) of the message at ``index``, and the
+        conversation that followed it; that is what the model sees next."""
+        with self._lock:
+            self._check_can_generate()
+            self._check_index(index, len(self._tree.path()))
+            count = len(self._tree.siblings(index)[1])
+            if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version < count:
+                raise ValueError(f"Message {index} has versions 0 to {count - 1}; got {version!r}.")
+            self._tree.select(index, version)
+            messages = self._visible()
+        self._emit(MessagesChanged(messages, -1))
+
+    @staticmethod
+    def _check_index(index: Any, length: int) -> None:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < length:
+            raise ValueError(f"There is no message {index!r}: the conversation has messages 0 to {length - 1}."
+                             if length else "The conversation is empty.")
 
     def _check_can_generate(self) -> None:
         if self._closed:
@@ -408,15 +473,17 @@ class ChatController:
         if self._generation is not None:
             raise BusyError("A reply is still being generated: wait for it, or stop it first.")
 
-    def _new_generation(self) -> _Generation:
-        """Reserve the generation slot (caller holds the lock)."""
-        self._generation = _Generation(len(self._messages), threading.Event(), threading.Event())
+    def _new_generation(self, parent: int) -> _Generation:
+        """Reserve the generation slot for a reply under node ``parent``, the end of the visible path (caller holds
+        the lock)."""
+        self._generation = _Generation(len(self._tree.path()), threading.Event(), threading.Event(), parent,
+                                       self._tree)
         return self._generation
 
     def _start(self, gen: _Generation) -> int:
         """Announce the new reply and start its worker (outside the lock: listeners may take their own locks)."""
         with self._lock:
-            messages = _copy_messages(self._messages[: gen.index])
+            messages = self._visible(gen.index)
         self._emit(MessagesChanged(messages, gen.index))
         self._emit(GenerationStarted(gen.index))
         self._set_status("generating", "")
@@ -461,9 +528,9 @@ class ChatController:
         """Empty the conversation; ``undo_clear()`` brings it back until the next message is sent."""
         self.stop()
         with self._lock:
-            if self._messages:
-                self._cleared = self._messages
-            self._messages = []
+            if len(self._tree):
+                self._cleared = self._tree
+            self._tree = ConversationTree()
             messages: list[dict[str, Any]] = []
         self._emit(MessagesChanged(messages, -1))
 
@@ -472,20 +539,37 @@ class ChatController:
         with self._lock:
             if self._cleared is None or self._generation is not None:
                 return False
-            self._messages, self._cleared = self._cleared + self._messages, None
-            messages = _copy_messages(self._messages)
+            if len(self._tree):  # something was loaded since: keep it, after what was cleared
+                for message in self._tree.messages():
+                    self._cleared.append(message)
+            self._tree, self._cleared = self._cleared, None
+            messages = self._visible()
         self._emit(MessagesChanged(messages, -1))
         return True
 
-    def load_history(self, messages: list[dict[str, Any]]) -> None:
-        """Replace the transcript with checked, restored turns (see transcript.parse); they are context from now on."""
+    def load_history(self, messages: list[dict[str, Any]], tree: ConversationTree | None = None) -> None:
+        """Replace the transcript with checked, restored turns (see transcript.parse); they are context from now on.
+        ``tree`` (with every version) wins over ``messages`` (one branch) when given."""
         with self._lock:
             if self._generation is not None:
                 raise BusyError("A reply is still being generated: stop it before loading a transcript.")
-            self._messages = _copy_messages(messages)
+            if tree is None:  # version numbers describe where a message stood, not what it is
+                chain = [{k: v for k, v in m.items() if k not in ("version", "versions")} for m in messages]
+                tree = ConversationTree.from_messages(_copy_messages(chain))
+            self._tree = tree
             self._cleared = None
-            copy = _copy_messages(self._messages)
+            copy = self._visible()
         self._emit(MessagesChanged(copy, -1))
+
+    def saved_tree(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The conversation as saved (transcript version 2): the visible messages, then every other version, each
+        with its node ``id`` and ``parent`` (None for a first message); parents come before children."""
+        with self._lock:
+            def entry(node: Any) -> dict[str, Any]:
+                return {**_copy_messages([node.message])[0], "id": node.id,
+                        "parent": None if node.parent == ROOT else node.parent}
+
+            return [entry(n) for n in self._tree.path()], [entry(n) for n in self._tree.off_path()]
 
     def close(self) -> None:
         """End the session (``/quit``): stop any reply or wait for a workspace; further sends are refused."""
@@ -652,9 +736,9 @@ class ChatController:
             }
             if self._generation is gen:
                 self._generation = None
-            if gen.index == len(self._messages):  # not cleared meanwhile
-                self._messages.append(reply)
-            messages = _copy_messages(self._messages)
+            if gen.tree is self._tree and self._tree.contains(gen.parent):  # not cleared meanwhile
+                self._tree.add(gen.parent, reply)
+            messages = self._visible()
         try:
             self._emit(MessagesChanged(messages, -1))
             self._set_status("ready", "")
@@ -663,16 +747,17 @@ class ChatController:
 
     # -- export ------------------------------------------------------------------------------------------------------
     def to_markdown(self) -> str:
-        """The conversation as Markdown: a heading per turn, errors and stops noted."""
+        """The visible conversation as Markdown: a heading per turn, errors, stops and other versions noted."""
         with self._lock:
-            messages = _copy_messages(self._messages)
+            messages = self._visible()
             system = self._params["system_prompt"]
         lines = [f"# Chat with {self._model or 'model'}", ""]
         if system:
             lines += ["**System prompt:** " + system, ""]
         for m in messages:
             who = {"user": "You", "assistant": "Assistant", "system": "System"}.get(m["role"], m["role"])
-            lines += [f"### {who}", "", m["content"] or "", ""]
+            version = f" (version {m['version']} of {m['versions']})" if m.get("versions") else ""
+            lines += [f"### {who}{version}", "", m["content"] or "", ""]
             if m.get("stopped"):
                 lines += ["*(stopped)*", ""]
             left_out = (m.get("stats") or {}).get("turns_left_out")

@@ -125,7 +125,7 @@ class NotebookFace(anywidget.AnyWidget):
         except T.TranscriptError as exc:
             self._notice(f"{where}: the saved transcript could not be restored: {exc}", "error")
             return
-        controller.load_history(loaded.messages)
+        controller.load_history(loaded.messages, tree=loaded.tree)
         for problem in loaded.problems:
             self._notice(f"{where}, while restoring: {problem}.", "error")
 

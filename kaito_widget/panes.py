@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from . import params as P
 from .controller import ChatController
+from .conversation_tree import from_saved
 from .workspaces import workspace_resolver
 from .errors import ChatError
 from .transport import Endpoint
@@ -216,7 +217,17 @@ class ComparePane:
         self.controller.stop()
 
     def regenerate(self) -> int:
+        """A new reply to the last message; the previous one stays as a version."""
         return self.controller.regenerate()
+
+    def edit(self, index: int, text: str) -> int:
+        return self.controller.edit(index, text)
+
+    def versions(self, index: int) -> list[dict[str, Any]]:
+        return self.controller.versions(index)
+
+    def select(self, index: int, version: int) -> None:
+        self.controller.select(index, version)
 
     def history(self) -> list[dict[str, str]]:
         return self.controller.history()
@@ -233,7 +244,8 @@ class ComparePane:
                 "top_p": p["top_p"], "max_tokens": p["max_tokens"], "system_prompt": p["system_prompt"],
                 "history": "fresh", **kwargs}
         chat = ChatWidget(**args)
-        chat.controller.load_history(self.controller.messages)
+        tree, _ = from_saved(*self.controller.saved_tree())  # every version comes along
+        chat.controller.load_history([], tree=tree)
         return chat
 
 

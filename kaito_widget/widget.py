@@ -124,7 +124,23 @@ class ChatWidget(NotebookFace):
         self._controller.stop()
 
     def regenerate(self) -> None:
+        """A new reply to the last message; the previous reply stays as a version (``versions(i)``)."""
         self._controller.regenerate()
+
+    def edit(self, index: int, text: str) -> None:
+        """Send ``text`` as a new version of your message at ``index`` of ``messages``; the reply streams from
+        there, with the conversation before it as context. Returns at once, like ``send``; the old version and what
+        followed it are kept (``versions(index)``, ``select``)."""
+        self._controller.edit(index, text)
+
+    def versions(self, index: int) -> list[dict[str, Any]]:
+        """Every version of the message at ``index`` of ``messages``, oldest first."""
+        return self._controller.versions(index)
+
+    def select(self, index: int, version: int) -> None:
+        """Show version ``version`` (0-based, as in ``versions(index)``) of the message at ``index`` and the
+        conversation that followed it: what is shown is what the model sees next."""
+        self._controller.select(index, version)
 
     def clear(self) -> None:
         self._controller.clear()
@@ -152,7 +168,7 @@ class ChatWidget(NotebookFace):
             kwargs.setdefault(name, value)
         kwargs.setdefault("system_prompt", loaded.system_prompt)
         widget = cls(**kwargs)
-        widget._controller.load_history(loaded.messages)
+        widget._controller.load_history(loaded.messages, tree=loaded.tree)
         for problem in loaded.problems:
             widget._notice(f"While loading {path.name}: {problem}.", "error")
         return widget
@@ -168,9 +184,7 @@ class ChatWidget(NotebookFace):
 
     # -- the output: the live chat, and the transcript as text for readers without a kernel ----------------------
     def _transcript(self) -> dict[str, Any]:
-        c = self._controller
-        return T.build(c.messages, model=c.model, params=c.params, workspace=self.workspace,
-                       namespace=self.namespace)
+        return T.of_conversation(self._controller, workspace=self.workspace, namespace=self.namespace)
 
     def _reader_text(self) -> str:
         c = self._controller
@@ -253,6 +267,10 @@ class ChatWidget(NotebookFace):
                 self._controller.stop()
             elif kind == "regenerate":
                 self._controller.regenerate()
+            elif kind == "edit":
+                self._controller.edit(content.get("index"), str(content.get("text", "")))
+            elif kind == "select_version":
+                self._controller.select(content.get("index"), content.get("version"))
             elif kind == "clear":
                 self._controller.clear()
             elif kind == "undo_clear":

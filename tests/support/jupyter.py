@@ -64,6 +64,12 @@ class JupyterServer:
             env=env, check=True, capture_output=True,
         )
         env["JUPYTER_PATH"] = str(self.home / "data" / "prefix" / "share" / "jupyter")
+        # JupyterLab loads the first labextension named kaito-widget on its path, and JUPYTER_PATH comes before the
+        # environment's share/jupyter: put this checkout's built extension there, so the browser tests run this
+        # code rather than the copy installed in the environment (the same code on a fresh install).
+        built = Path(__file__).resolve().parents[2] / "kaito_widget" / "labextension"
+        if (built / "package.json").exists():
+            shutil.copytree(built, self.home / "data" / "prefix" / "share" / "jupyter" / "labextensions" / "kaito-widget")
         # No "would you like news?" toast over the page, and no update checks (there is no internet anyway).
         settings = self.home / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
         settings.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,8 @@ from .runner import (DEFAULT_MAX_CHARS, DEFAULT_TIMEOUT, ArgumentsError, Prepare
 from .saved import (STATUS_LABELS, clean_tool_calls, clean_tool_message, history_tool_message,
                     markdown_step)
 from .schema import Tool, ToolError, tool_from_function
-from .settings import DEFAULT_MAX_TOOL_ROUNDS, ROUNDS_USED_UP, check_max_tool_rounds, check_tool_timeout
+from .settings import (DEFAULT_MAX_TOOL_ROUNDS, ROUNDS_USED_UP, check_max_result_chars, check_max_tool_rounds,
+                       check_tool_timeout)
 from .support import is_no_tool_support, no_tool_support_message
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
     "ToolRegistry", "Tool", "ToolError", "tool_from_function",
     "ToolResult", "PreparedCall", "ArgumentsError", "prepare_call", "execute", "run_tool_call", "format_result",
     "parse_arguments", "rejected", "DEFAULT_TIMEOUT", "DEFAULT_MAX_CHARS",
-    "DEFAULT_MAX_TOOL_ROUNDS", "ROUNDS_USED_UP", "check_tool_timeout", "check_max_tool_rounds",
+    "DEFAULT_MAX_TOOL_ROUNDS", "ROUNDS_USED_UP", "check_tool_timeout", "check_max_tool_rounds", "check_max_result_chars",
     "is_no_tool_support", "no_tool_support_message",
     "STATUS_LABELS", "clean_tool_calls", "clean_tool_message", "history_tool_message", "markdown_step",
 ]

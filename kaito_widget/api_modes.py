@@ -31,6 +31,8 @@ class Request:
     top_p: float
     max_tokens: int
     include_usage: bool
+    tools: list[dict[str, Any]] | None = None  # the chat API only: the functions the model may call
+    tool_choice: str | None = None  # "auto", or "none" once the turn's tool rounds are used up
 
 
 OnStream = Callable[[Any], None]  # receives the object whose close() ends the HTTP response (for Stop)
@@ -38,6 +40,8 @@ OnStream = Callable[[Any], None]  # receives the object whose close() ends the H
 
 def chat(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Iterator[Part]:
     kwargs: dict[str, Any] = {"stream_options": {"include_usage": True}} if req.include_usage else {}
+    if req.tools:
+        kwargs.update(tools=req.tools, tool_choice=req.tool_choice or "auto")
     stream = client.chat.completions.create(
         model=req.model, messages=req.messages, stream=True, temperature=req.temperature, top_p=req.top_p,
         max_tokens=req.max_tokens, **kwargs,
@@ -49,8 +53,9 @@ def chat(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Iterator[P
 
 def render_prompt(messages: list[dict[str, str]]) -> str:
     """A plain transcript prompt for models without a chat template."""
-    names = {"system": "System", "user": "User", "assistant": "Assistant"}
-    lines = [f"{names.get(m['role'], m['role'])}: {m['content']}" for m in messages]
+    names = {"system": "System", "user": "User", "assistant": "Assistant", "tool": "Tool"}
+    # an assistant message that only carried tool calls has no text (content None): nothing to render
+    lines = [f"{names.get(m['role'], m['role'])}: {m['content']}" for m in messages if m.get("content")]
     return "\n".join(lines) + "\nAssistant:"
 
 

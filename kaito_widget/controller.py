@@ -22,6 +22,8 @@ from .context_window import Usage, check_overflow, left_out_note, message_chars,
 from .conversation_tree import ROOT, ConversationTree
 from .errors import BusyError, ChatError, StillConnecting
 from .reply import ANSWER, REASONING, Reply
+from .tool_rounds import ToolBox, ToolStepsChanged, history_messages
+from .tools import markdown_step
 from .transcript import reasoning_markdown
 from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model, tokenize
 
@@ -88,7 +90,8 @@ class Notice:
     level: str = "info"  # info | error
 
 
-Event = StatusChanged | GenerationStarted | Delta | ReplyReset | MessagesChanged | ParamChanged | Connected | Notice
+Event = (StatusChanged | GenerationStarted | Delta | ReplyReset | MessagesChanged | ParamChanged | Connected | Notice
+         | ToolStepsChanged)
 Listener = Callable[[Event], None]
 # Finds the endpoint, reporting progress (e.g. "waiting for the model to load") and giving up when cancel is set.
 EndpointResolver = Callable[[Callable[[str], None], threading.Event], Endpoint]
@@ -117,9 +120,12 @@ class ChatController:
         max_tokens: int = P.DEFAULTS["max_tokens"],
         system_prompt: str | None = None,
         overflow: str = "truncate",
+        tools: ToolBox | None = None,
     ) -> None:
         if (base_url is None) == (resolver is None):
             raise ValueError("Give exactly one of base_url or resolver.")
+        # The functions the model may call, and how calls are approved (tool_rounds.py); none: plain chat.
+        self.tools = tools if tools is not None else ToolBox()
         if base_url is not None:
             endpoint = Endpoint(normalize_base_url(base_url), api_key=api_key)
             resolver = lambda progress, cancel: endpoint  # noqa: E731 - a plain URL needs no discovery
@@ -226,6 +232,12 @@ class ChatController:
         with self._lock:
             gen = self._generation
             return (gen.index, gen.text, gen.reasoning) if gen else (-1, "", "")
+
+    def streaming_steps(self) -> tuple[int, list[dict[str, Any]]]:
+        """(index, tool steps so far) of the reply being generated, or (-1, []) when idle."""
+        with self._lock:
+            gen = self._generation
+            return (gen.index, [dict(s) for s in gen.tool_steps]) if gen else (-1, [])
 
     def _set_status(self, status: str, message: str = "") -> None:
         with self._lock:
@@ -570,35 +582,45 @@ class ChatController:
             turns = self._messages[:upto]
             system = self._params["system_prompt"]
         out: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
+        def empty(m: dict[str, Any]) -> bool:
+            return not m["content"] and not m.get("tool_steps")
+
         for i, m in enumerate(turns):
             nxt = turns[i + 1] if i + 1 < len(turns) else None
-            if m["role"] == "assistant" and not m["content"]:
+            if m["role"] == "assistant" and empty(m):
                 continue
-            if m["role"] == "user" and nxt is not None and nxt["role"] == "assistant" and not nxt["content"]:
+            if m["role"] == "user" and nxt is not None and nxt["role"] == "assistant" and empty(nxt):
                 continue
-            out.append({"role": m["role"], "content": m["content"]})
+            out.extend(history_messages(m))  # a reply that called tools: its calls and results, OpenAI-shaped
         return out
 
     # -- the worker --------------------------------------------------------------------------------------------------
     def _generate(self, gen: Reply) -> None:
         error: str | None = None
-        splitter = S.ThinkSplitter()
         try:
             self._ensure_connected()
             gen.started = time.perf_counter()
-            for raw in self._parts(gen):
-                if gen.stop_requested.is_set():
+            while True:  # one request per round: a reply that called tools goes on with their results
+                splitter = S.ThinkSplitter()
+                try:
+                    for raw in self._parts(gen):
+                        if gen.stop_requested.is_set():
+                            break
+                        for part in splitter.feed(raw):
+                            self._apply(gen, part)
+                finally:  # text held back as a possible tag is text after all; a broken reply keeps it
+                    for part in splitter.end():
+                        self._apply(gen, part)
+                if not self.tools.run_round(gen, self._lock, lambda: self._emit_steps(gen),
+                                            lambda text: self._emit(Notice(text))):
                     break
-                for part in splitter.feed(raw):
-                    self._apply(gen, part)
         except Exception as exc:
             if not gen.stop_requested.is_set():  # closing the stream on stop() raises here; that is not an error
                 error = str(exc) if isinstance(exc, ChatError) else error_text(exc)
+                error = self.tools.explain_error(error)
                 if window_from_error(error) and self._overflow == "error":
                     error += (" The conversation no longer fits the model's context window: Clear it, lower "
                               "max_tokens, or use overflow='truncate' to leave the oldest turns out.")
-        for part in splitter.end():  # text held back as a possible tag is text after all; a broken reply keeps it
-            self._apply(gen, part)
         if gen.prompt_tokens is not None and gen.usage_tokens is not None and gen.plan is not None:
             # the thinking counts in completion_tokens, so its characters count in the rate too
             chars = message_chars(gen.plan.messages) + len(gen.text) + len(gen.reasoning)
@@ -611,8 +633,11 @@ class ChatController:
             self._append(gen, ANSWER, part.text)
         elif isinstance(part, S.ReasoningText):
             self._append(gen, REASONING, part.text)
-        elif isinstance(part, S.Usage):
-            gen.usage_tokens = part.completion_tokens
+        elif isinstance(part, S.ToolCallDelta):
+            with self._lock:
+                gen.tool_calls.add(part.tool_calls)
+        elif isinstance(part, S.Usage):  # per request: a turn with tool rounds adds its rounds up
+            gen.usage_tokens = gen.usage_before_round + part.completion_tokens
             gen.prompt_tokens = part.prompt_tokens if part.prompt_tokens is not None else gen.prompt_tokens
         elif isinstance(part, S.Finish):
             gen.finish_reason = part.reason
@@ -680,8 +705,11 @@ class ChatController:
         gen.plan = plan_request(self.history(gen.index), window=window, max_tokens=params["max_tokens"],
                                 count=lambda messages: self._count_tokens(messages, model), usage=usage,
                                 leave_out_at_least=gen.leave_out_at_least)
-        req = api_modes.Request(model, gen.plan.messages, params["temperature"], params["top_p"],
-                                gen.plan.max_tokens, self._usage_supported)
+        gen.usage_before_round = gen.usage_tokens or 0
+        with self._lock:  # this turn's earlier tool rounds: the calls and results, after the history
+            messages = gen.plan.messages + self.tools.round_messages(gen)
+        req = api_modes.Request(model, messages, params["temperature"], params["top_p"],
+                                gen.plan.max_tokens, self._usage_supported, **self.tools.request_fields(gen))
 
         def on_stream(stream: Any) -> None:
             gen.stream = stream
@@ -705,6 +733,13 @@ class ChatController:
                 raise self._connect_error or ChatError(self._status_message)
             self._set_status("generating", "")
 
+    def _emit_steps(self, gen: Reply) -> None:
+        with self._lock:
+            if gen.finalized:
+                return
+            event = ToolStepsChanged(gen.index, [dict(s) for s in gen.tool_steps])
+        self._emit(event)
+
     def _append(self, gen: Reply, part: str, text: str) -> None:
         with self._lock:
             if gen.finalized:
@@ -718,6 +753,8 @@ class ChatController:
             if gen.finalized:
                 return
             gen.finalized = True
+            self.tools.settle(gen)  # a call still waiting or running was stopped
+            error = error or gen.note
             reply = {
                 "role": "assistant",
                 **gen.message_fields(),
@@ -754,6 +791,9 @@ class ChatController:
             lines += [f"### {who}{version}", ""]
             if m.get("reasoning"):
                 lines += [reasoning_markdown(m["reasoning"], (m.get("stats") or {}).get("reasoning_ms")), ""]
+            for step in m.get("tool_steps") or ():
+                call = {"function": {"name": step["name"], "arguments": step["arguments"]}}
+                lines += [markdown_step(call, step if step.get("content") is not None else None), ""]
             lines += [m["content"] or "", ""]
             if m.get("stopped"):
                 lines += ["*(stopped)*", ""]
@@ -766,4 +806,6 @@ class ChatController:
 
 
 def _copy_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**m, **({"stats": dict(m["stats"])} if m.get("stats") else {})} for m in messages]
+    return [{**m, **({"stats": dict(m["stats"])} if m.get("stats") else {}),
+             **({"tool_steps": [dict(s) for s in m["tool_steps"]]} if m.get("tool_steps") else {})}
+            for m in messages]

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .tools.calls import ToolCallAccumulator
+
 if TYPE_CHECKING:
     from .context_window import Plan
 
@@ -43,6 +45,15 @@ class Reply:
     plan: Plan | None = None  # what was sent: the turns that fit the context window
     leave_out_at_least: int = 0  # raised when the server still found the request too long
     context_retried: bool = False  # that retry happens once
+    # Tool calls (tool_rounds.py): the current round's streamed calls, every step of the turn, the messages the
+    # earlier rounds add to the next request, which round this is, and where this round's answer text starts.
+    tool_calls: ToolCallAccumulator = field(default_factory=ToolCallAccumulator)
+    tool_steps: list[dict[str, Any]] = field(default_factory=list)
+    round_messages: list[dict[str, Any]] = field(default_factory=list)
+    tool_round: int = 0
+    round_text_start: int = 0
+    usage_before_round: int = 0  # completion tokens of the turn's earlier rounds
+    note: str | None = None  # why the turn ended without an answer (e.g. tool calls past the limit)
 
     def add(self, part: str, text: str) -> int:
         """Append ``text`` to ``part`` (ANSWER or REASONING); returns its offset (code points before it)."""
@@ -96,5 +107,9 @@ class Reply:
         return stats
 
     def message_fields(self) -> dict[str, Any]:
-        """The answer and thinking as they go into ``messages`` (``reasoning`` None when the model did not think)."""
-        return {"content": self.text, "reasoning": self.reasoning or None}
+        """The answer and thinking as they go into ``messages`` (``reasoning`` None when the model did not think),
+        and the tool steps of a reply that called tools."""
+        fields: dict[str, Any] = {"content": self.text, "reasoning": self.reasoning or None}
+        if self.tool_steps:
+            fields["tool_steps"] = [dict(s) for s in self.tool_steps]
+        return fields

@@ -7,7 +7,7 @@ Servers say a model is thinking in three ways, and this module turns all of them
   what streamed as the answer turns out to have been thinking (``AnswerWasReasoning``).
 
 Tags may arrive split across chunks ("<thi" + "nk>"): ``ThinkSplitter`` holds back a possible tag prefix until
-the next chunk decides. New kinds of part (e.g. tool-call deltas) join the ``Part`` union.
+the next chunk decides. Tool-call fragments pass through as ``ToolCallDelta``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,14 @@ class AnswerWasReasoning:
     """Everything received as answer so far was the model's thinking (a bare ``</think>`` followed it)."""
 
 
-Part = AnswerText | ReasoningText | Usage | Finish | AnswerWasReasoning
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """One chunk's ``delta.tool_calls`` fragments (assembled by tools.ToolCallAccumulator)."""
+
+    tool_calls: Any
+
+
+Part = AnswerText | ReasoningText | Usage | Finish | AnswerWasReasoning | ToolCallDelta
 
 
 def chat_chunk_parts(chunk: Any) -> Iterator[Part]:
@@ -64,6 +71,9 @@ def chat_chunk_parts(chunk: Any) -> Iterator[Part]:
             content = getattr(delta, "content", None)
             if isinstance(content, str) and content:
                 yield AnswerText(content)
+            tool_calls = getattr(delta, "tool_calls", None)
+            if tool_calls:
+                yield ToolCallDelta(tool_calls)
         if getattr(choice, "finish_reason", None):
             yield Finish(choice.finish_reason)
 

@@ -4,6 +4,12 @@ It speaks the chat-completions SSE protocol the way vLLM does (chunks, a usage c
 reasoning model's thinking in each shape vLLM produces (``Reply.reasoning`` and ``reasoning_as``), and can
 misbehave on demand: delays, 4xx/5xx with a JSON or text body, 429, a dropped connection, malformed SSE, an error
 frame after the stream started. Tests queue ``Reply`` objects with ``script()``; with nothing queued it echoes.
+
+Tool calls stream as vLLM's tool parsers send them (``Reply.tool_calls``): per call, a first fragment with index,
+id, type, function name and the start of the arguments, then fragments of arguments only, and
+``finish_reason="tool_calls"``. A server started without ``--enable-auto-tool-choice`` (``tool_support=False``)
+refuses requests that offer tools with vLLM's 400; a history whose assistant tool-call arguments are not JSON gets
+vLLM's 500 (its chat_utils ``json.loads`` them unguarded).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +50,31 @@ def split_tokens(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
+VLLM_NO_TOOL_CHOICE = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
+ARGUMENT_PIECE = 7  # characters of arguments per streamed fragment (vLLM streams them token by token)
+
+
+@dataclass
+class ToolCall:
+    """One call the fake model makes: ``arguments`` is the JSON text as the model writes it (may be malformed)."""
+
+    name: str
+    arguments: str = "{}"
+    id: str | None = None  # default: chatcmpl-tool-<n>, vLLM's form
+
+
+def tool_call_fragments(calls: list[ToolCall]) -> list[list[dict[str, Any]]]:
+    """The ``delta.tool_calls`` of each chunk, as vLLM streams them."""
+    chunks = []
+    for index, call in enumerate(calls):
+        pieces = [call.arguments[i:i + ARGUMENT_PIECE] for i in range(0, len(call.arguments), ARGUMENT_PIECE)] or [""]
+        call_id = call.id or f"chatcmpl-tool-{uuid.uuid4().hex}"
+        chunks.append([{"index": index, "id": call_id, "type": "function",
+                        "function": {"name": call.name, "arguments": pieces[0]}}])
+        chunks += [[{"index": index, "function": {"arguments": piece}}] for piece in pieces[1:]]
+    return chunks
+
+
 @dataclass
 class Reply:
     """What the server does for one chat request."""
@@ -63,9 +95,14 @@ class Reply:
     reasoning: str | None = None  # the model's thinking, streamed before the answer
     reasoning_tokens: list[str] | None = None  # explicit chunks; default: split_tokens(reasoning)
     reasoning_as: str = "reasoning_content"  # one of REASONING_SHAPES
+    tool_calls: list[ToolCall] | None = None  # calls streamed after the text; finish_reason becomes "tool_calls"
 
-    def frames(self, tokens: list[str]) -> list[tuple[str, str]]:
-        """(delta field, text) per generated chunk: thinking first, then the answer ``tokens``."""
+    def frames(self, tokens: list[str]) -> list[tuple[str, Any]]:
+        """(delta field, value) per generated chunk: thinking first, then the answer ``tokens``, then tool calls."""
+        calls = [("tool_calls", fragment) for fragment in tool_call_fragments(self.tool_calls or [])]
+        return self._text_frames(tokens) + calls
+
+    def _text_frames(self, tokens: list[str]) -> list[tuple[str, Any]]:
         thoughts = self.reasoning_tokens if self.reasoning_tokens is not None else split_tokens(self.reasoning or "")
         if not thoughts:
             return [("content", t) for t in tokens]
@@ -100,6 +137,8 @@ class FakeOpenAI:
         # exceeds it (400, vLLM's own wording) and counts prompts at POST /tokenize. None: no window, as other servers.
         self.max_model_len: int | None = None
         self.tokenize = True  # POST /tokenize answers (vLLM); False: 404 like servers without it
+        # vLLM started with --enable-auto-tool-choice and a --tool-call-parser; False: tools get its 400
+        self.tool_support = True
         # Sloppy servers: fields merged into (None: removed from) every /models entry, e.g. {"created": 1.7e9}.
         self.model_entry_quirks: dict[str, Any] = {}
         # Runtimes without chat: "no_template" answers chat requests 400 like vLLM serving a model without a chat
@@ -154,6 +193,7 @@ class FakeOpenAI:
             self.route = None
             self.max_in_flight = 0
             self.max_model_len, self.model_entry_quirks, self.tokenize = None, {}, True
+            self.tool_support = True
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
@@ -169,7 +209,7 @@ class FakeOpenAI:
         routed = self.route(body) if self.route is not None else None
         with self._lock:
             reply = routed or (self._queue.popleft() if self._queue else Reply())
-        if reply.text is None and reply.tokens is None:
+        if reply.text is None and reply.tokens is None and not reply.tool_calls:
             last_user = next((m for m in reversed(body.get("messages", [])) if m.get("role") == "user"), {})
             reply = Reply(**{**reply.__dict__, "text": f"You said: {last_user.get('content', '')}"})
         return reply
@@ -275,6 +315,10 @@ class _Handler(BaseHTTPRequestHandler):
         if too_long:
             self._send_json(400, too_long)
             return
+        refused = _tool_errors(fake, body)
+        if refused:
+            self._send_json(refused["code"], refused)
+            return
         reply = fake._next_reply(body)
         if reply.status != 200:
             self._send_error_reply(reply)
@@ -359,7 +403,8 @@ class _Handler(BaseHTTPRequestHandler):
             if i and reply.delay:
                 time.sleep(reply.delay)
             self._frame({**base, "choices": [{"index": 0, "delta": {name: token}, "finish_reason": None}]})
-        self._frame({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]})
+        finish = "tool_calls" if reply.tool_calls and reply.finish_reason == "stop" else reply.finish_reason
+        self._frame({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if reply.usage and (body.get("stream_options") or {}).get("include_usage"):
             # vLLM counts every generated token, thinking included
             usage = {"prompt_tokens": _prompt_tokens(body), "completion_tokens": len(frames)}
@@ -368,6 +413,22 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.done:
             self._frame("[DONE]")
         self._chunk(b"")
+
+
+def _tool_errors(fake: FakeOpenAI, body: dict[str, Any]) -> dict[str, Any] | None:
+    """vLLM's refusals around tools: tools offered to a server without tool calling (400), and a history whose
+    tool-call arguments are not a JSON object (500: vLLM's chat_utils json.loads them while rendering)."""
+    if body.get("tools") and body.get("tool_choice", "auto") == "auto" and not fake.tool_support:
+        return {"object": "error", "type": "BadRequestError", "param": None, "code": 400,
+                "message": VLLM_NO_TOOL_CHOICE}
+    for message in body.get("messages", []):
+        for call in message.get("tool_calls") or []:
+            try:
+                json.loads(call["function"]["arguments"])
+            except (KeyError, TypeError, json.JSONDecodeError) as e:
+                return {"object": "error", "type": "InternalServerError", "param": None, "code": 500,
+                        "message": f"{type(e).__name__}: {e}"}
+    return None
 
 
 TEMPLATE_TOKENS_PER_MESSAGE = 4  # what a chat template adds around each message (role markers, separators)

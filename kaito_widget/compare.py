@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import traitlets
@@ -19,12 +20,14 @@ from .coalesce import DeltaCoalescer
 from .controller import Connected, Delta, Event, MessagesChanged, Notice, ReplyReset, StatusChanged
 from .errors import ChatError
 from .face import NotebookFace
+from .tool_face import ToolsFace
+from .tool_rounds import ToolBox, ToolStepsChanged
 from .panes import COMPARABLE, PARAMS, ComparePane, build_panes, pane_settings
 
 KIND = "compare"
 
 
-class CompareWidget(NotebookFace):
+class CompareWidget(ToolsFace, NotebookFace):
     """Compare settings side by side: give one of temperature, top_p, max_tokens, system_prompt, model or workspace
     as a list (one pane per value), or ``grid={...}`` over two of them (one pane per combination)."""
 
@@ -52,6 +55,10 @@ class CompareWidget(NotebookFace):
         chat_id: str | None = None,
         history: str = "restore",
         overflow: str = "truncate",
+        tools: Sequence[Callable[..., Any]] = (),
+        approve: str | Callable[[str, dict[str, Any]], bool] = "ask",
+        tool_timeout: float | None = 60.0,
+        max_tool_rounds: int = 5,
     ) -> None:
         values = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens,
                   "system_prompt": system_prompt, "model": model, "workspace": workspace}
@@ -68,9 +75,16 @@ class CompareWidget(NotebookFace):
         fixed = {k: v for k, v in values.items() if k not in compared}
         params = {k: v for k, v in fixed.items() if k in PARAMS}
         self.namespace = namespace
+        tools = list(tools)
+        ToolBox(tools, approve=approve, tool_timeout=tool_timeout, max_tool_rounds=max_tool_rounds)  # checks them
+
+        def toolbox() -> ToolBox:  # each pane its own (its own calls waiting), with the same functions
+            return ToolBox(tools, approve=approve, tool_timeout=tool_timeout, max_tool_rounds=max_tool_rounds)
+
         self._panes: list[ComparePane] = build_panes(  # each controller checks its parameters here
             settings, workspace=fixed.get("workspace"), namespace=namespace, context=context, kubeconfig=kubeconfig,
-            base_url=base_url, api_key=api_key, model=fixed.get("model"), params=params, overflow=overflow)
+            base_url=base_url, api_key=api_key, model=fixed.get("model"), params=params, overflow=overflow,
+            toolbox=toolbox)
         self._coalescers = [DeltaCoalescer(self._delta_sender(p.index)) for p in self._panes]
         shared = {k: v for k, v in fixed.items() if v is not None}
         super().__init__(chat_id=chat_id, history=history, kind=KIND, compared=compared, shared=shared,
@@ -108,6 +122,7 @@ class CompareWidget(NotebookFace):
 
         A pane whose reply failed contributes its partial text (the error is in its last message, and shown in its
         pane); only if every pane failed is ChatError raised, since then there is nothing to compare."""
+        self._check_can_ask()  # approve="ask" needs a view whose buttons can reach this kernel
         self.wait_ready(timeout)
         self.send(text)
         if not self.wait(timeout):
@@ -228,6 +243,9 @@ class CompareWidget(NotebookFace):
             self._notice(f"Saved panes with no matching pane now were not restored: {names}.")
 
     # -- controller → traits and messages --------------------------------------------------------------------------
+    def _toolboxes(self) -> list[ToolBox]:
+        return [p.controller.tools for p in self._panes]
+
     def _pane(self, index: Any) -> ComparePane:
         if not isinstance(index, int) or not 0 <= index < len(self._panes):
             raise ValueError(f"There is no pane {index!r}; panes are numbered 0 to {len(self._panes) - 1}.")
@@ -267,6 +285,9 @@ class CompareWidget(NotebookFace):
         with self._lock:
             if isinstance(event, Delta):
                 self._coalescers[pane.index].push(event.index, event.offset, event.text, event.part)
+            elif isinstance(event, ToolStepsChanged):  # after the text streamed so far, so it lands in order
+                self._coalescers[pane.index].flush()
+                self._send_steps(pane.index, event.index, event.steps)
             elif isinstance(event, ReplyReset):  # the answer so far was thinking: the pane redraws the reply whole
                 self._coalescers[pane.index].flush()
                 self._send_sync(pane.index, event.index, event.text, event.reasoning)
@@ -290,6 +311,9 @@ class CompareWidget(NotebookFace):
 
     def _send_sync(self, pane: int, index: int, text: str, reasoning: str) -> None:
         NotebookFace.send(self, {"type": "sync", "pane": pane, "index": index, "text": text, "reasoning": reasoning})
+
+    def _send_steps(self, pane: int, index: int, steps: list[dict[str, Any]]) -> None:
+        NotebookFace.send(self, {"type": "tool_steps", "pane": pane, "index": index, "steps": steps})
 
     # -- browser → panes -----------------------------------------------------------------------------------------
     def _on_browser_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
@@ -315,12 +339,16 @@ class CompareWidget(NotebookFace):
                 self.clear()
             elif kind == "undo_clear":
                 self.undo_clear()
-            elif self._face_message(kind, content):
+            elif self._face_message(kind, content) or self._tool_message(kind, content):
                 pass
             elif kind == "sync_request":
-                index, text, reasoning = self._pane(pane_index).controller.streaming_parts()
+                controller = self._pane(pane_index).controller
+                index, text, reasoning = controller.streaming_parts()
                 if index >= 0:
                     self._send_sync(pane_index, index, text, reasoning)
+                index, steps = controller.streaming_steps()
+                if index >= 0 and steps:
+                    self._send_steps(pane_index, index, steps)
         except Exception as exc:  # a refused action is shown in the widget, never lost in the kernel log
             self._notice(str(exc), "error", **({"pane": pane_index} if isinstance(pane_index, int) else {}))
 

@@ -16,6 +16,7 @@ from .controller import ChatController
 from .conversation_tree import from_saved
 from .workspaces import workspace_resolver
 from .errors import ChatError
+from .tool_rounds import ToolBox
 from .transport import Endpoint
 
 PARAMS = ("temperature", "top_p", "max_tokens", "system_prompt")  # sampling settings a controller takes
@@ -242,7 +243,9 @@ class ComparePane:
         p = self.controller.params
         args = {**self._connection, "model": self.controller.model, "temperature": p["temperature"],
                 "top_p": p["top_p"], "max_tokens": p["max_tokens"], "system_prompt": p["system_prompt"],
-                "history": "fresh", **kwargs}
+                "history": "fresh", "tools": self.controller.tools.registry.tools,
+                "approve": self.controller.tools.policy.approve, "tool_timeout": self.controller.tools.timeout,
+                "max_tool_rounds": self.controller.tools.max_rounds, **kwargs}
         chat = ChatWidget(**args)
         tree, _ = from_saved(*self.controller.saved_tree())  # every version comes along
         chat.controller.load_history([], tree=tree)
@@ -251,7 +254,8 @@ class ComparePane:
 
 def build_panes(settings: list[dict[str, Any]], *, workspace: str | None, namespace: str | None,
                 context: str | None, kubeconfig: str | None, base_url: str | None, api_key: str | None,
-                model: str | None, params: dict[str, Any], overflow: str = "truncate") -> list[ComparePane]:
+                model: str | None, params: dict[str, Any], overflow: str = "truncate",
+                toolbox: Callable[[], ToolBox] | None = None) -> list[ComparePane]:
     """One pane (with its own controller) per setting; panes on the same workspace share its discovery."""
     resolvers: dict[str, SharedResolver] = {}
     panes = []
@@ -269,6 +273,6 @@ def build_panes(settings: list[dict[str, Any]], *, workspace: str | None, namesp
             connection.update(base_url=base_url, api_key=api_key)
         pane_params = {**params, **{k: v for k, v in setting.items() if k in PARAMS}}
         controller = ChatController(model=setting.get("model", model), overflow=overflow, **controller_args,
-                                    **pane_params)
+                                    tools=toolbox() if toolbox is not None else None, **pane_params)
         panes.append(ComparePane(index, setting, controller, connection))
     return panes

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from . import params as P
 from .conversation_tree import ConversationTree, from_saved
+from .tools.saved import STATUS_LABELS, clean_tool_steps
 
 SCHEMA_VERSION = 2  # 2: every version of a message is kept (ids and parents); 1: one branch, still read
 ROLES = ("user", "assistant", "system")
@@ -25,7 +26,7 @@ STAT_FIELDS = {"ttft_ms": float, "reasoning_ms": float, "completion_tokens": int
                "finish_reason": str, "prompt_tokens": int, "turns_left_out": int}
 OPTIONAL_STATS = ("prompt_tokens", "turns_left_out")  # newer fields: absent from older transcripts, left absent
 MESSAGE_FIELDS = ("role", "content", "reasoning", "created", "model", "params", "stats", "error", "stopped", "id",
-                  "parent")
+                  "parent", "tool_steps")
 
 
 class TranscriptError(ValueError):
@@ -116,7 +117,8 @@ def _messages(entries: list[Any], problems: list[str], budget: list[int], what: 
             problems.append(problem)
         if message is None:
             continue
-        budget[0] -= len(message["content"]) + len(message.get("reasoning") or "")
+        budget[0] -= len(message["content"]) + len(message.get("reasoning") or "") + sum(
+            len(s["arguments"]) + len(s["content"]) for s in message.get("tool_steps") or ())
         if budget[0] < 0:
             problems.append(f"{what} from #{i + 1} on were dropped: the transcript exceeds {MAX_TOTAL_CHARS} characters")
             break
@@ -158,6 +160,12 @@ def _message(entry: Any, i: int, kind: str = "message") -> tuple[dict[str, Any] 
         message["params"] = _params(entry.get("params"))
         if isinstance(entry.get("model"), str):
             message["model"] = entry["model"][:200]
+        # the calls and results of a reply that called tools: shown and sent as history, never run again
+        steps, step_problems = clean_tool_steps(entry.get("tool_steps"), where)
+        if steps:
+            message["tool_steps"] = steps
+        if step_problems:
+            problem = "; ".join([*([problem] if problem else []), *step_problems])
     return message, problem
 
 
@@ -218,6 +226,10 @@ def reader_text(messages: list[dict[str, Any]], *, model: str | None, workspace:
         lines.append(f"── {names.get(m.get('role', ''), m.get('role', ''))}{version} ──")
         if m.get("reasoning"):
             lines += ["[thinking]", str(m["reasoning"]).strip(), "[/thinking]"]
+        for step in m.get("tool_steps") or ():
+            status = STATUS_LABELS.get(step.get("status"), str(step.get("status")))
+            lines += [f"[tool call {step.get('name')}({step.get('arguments')}): {status}]",
+                      str(step.get("content") or "")[:2000], "[/tool call]"]
         lines.append(str(m.get("content", "")))
         if m.get("stopped"):
             lines.append("[stopped]")

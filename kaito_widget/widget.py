@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import traitlets
@@ -18,6 +19,8 @@ from .coalesce import DeltaCoalescer
 from .commands import is_command, run_command
 from .workspaces import workspace_resolver
 from .face import NotebookFace
+from .tool_face import ToolsFace
+from .tool_rounds import ToolBox, ToolStepsChanged
 from .controller import (
     ChatController,
     Connected,
@@ -30,8 +33,11 @@ from .controller import (
     StatusChanged,
 )
 
-class ChatWidget(NotebookFace):
-    """A streaming chat with a model served by a Kaito workspace or any OpenAI-compatible server."""
+class ChatWidget(ToolsFace, NotebookFace):
+    """A streaming chat with a model served by a Kaito workspace or any OpenAI-compatible server.
+
+    ``tools=[fn, ...]`` lets the model call those Python functions; ``approve`` says who decides each call: "ask"
+    (Run tool / Skip tool in the chat, the default), "auto", or ``callable(name, arguments) -> bool``."""
 
     messages = traitlets.List(traitlets.Dict(), help="The transcript (committed turns).").tag(sync=True)
     streaming_index = traitlets.Int(-1).tag(sync=True)
@@ -70,6 +76,10 @@ class ChatWidget(NotebookFace):
         chat_id: str | None = None,
         history: str = "restore",
         overflow: str = "truncate",
+        tools: Sequence[Callable[..., Any]] = (),
+        approve: str | Callable[[str, dict[str, Any]], bool] = "ask",
+        tool_timeout: float | None = 60.0,
+        max_tool_rounds: int = 5,
     ) -> None:
         if (workspace is None) == (base_url is None):
             raise ValueError(
@@ -78,13 +88,14 @@ class ChatWidget(NotebookFace):
             )
         if history not in ("restore", "fresh"):  # checked before connecting
             raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
+        toolbox = ToolBox(tools, approve=approve, tool_timeout=tool_timeout, max_tool_rounds=max_tool_rounds)
         resolver = None
         if workspace is not None:
             resolver = workspace_resolver(workspace, namespace=namespace, context=context, kubeconfig=kubeconfig)
         # Validates every parameter before anything is displayed or connected.
         self._controller = ChatController(
             base_url=base_url, api_key=api_key, resolver=resolver, model=model, temperature=temperature,
-            top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt, overflow=overflow,
+            top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt, overflow=overflow, tools=toolbox,
         )
         self.workspace, self.namespace = workspace, namespace
         self._coalescer = DeltaCoalescer(self._send_delta)
@@ -115,6 +126,7 @@ class ChatWidget(NotebookFace):
 
     def ask(self, text: str, timeout: float | None = None) -> str:
         """Send ``text`` and block until the reply is complete; returns its text (works without a display too)."""
+        self._check_can_ask()  # approve="ask" needs a view whose buttons can reach this kernel
         self._controller.wait_ready(timeout)
         return self._controller.ask(text, timeout=timeout)
 
@@ -205,6 +217,9 @@ class ChatWidget(NotebookFace):
     def controller(self) -> ChatController:
         return self._controller
 
+    def _toolboxes(self) -> list[ToolBox]:
+        return [self._controller.tools]
+
     # -- validation: the same ranges as the controller; the old value stays on error -----------------------------
     @traitlets.validate("temperature", "top_p", "max_tokens")
     def _validate_param(self, proposal: dict[str, Any]) -> Any:
@@ -228,6 +243,9 @@ class ChatWidget(NotebookFace):
         with self._lock:
             if isinstance(event, Delta):
                 self._coalescer.push(event.index, event.offset, event.text, event.part)
+            elif isinstance(event, ToolStepsChanged):  # after the text streamed so far, so it lands in order
+                self._coalescer.flush()
+                self._send_steps(event.index, event.steps)
             elif isinstance(event, ReplyReset):  # the answer so far was thinking: views redraw the reply whole
                 self._coalescer.flush()
                 self._send_sync(event.index, event.text, event.reasoning)
@@ -261,6 +279,9 @@ class ChatWidget(NotebookFace):
     def _send_sync(self, index: int, text: str, reasoning: str) -> None:
         super().send({"type": "sync", "index": index, "text": text, "reasoning": reasoning})
 
+    def _send_steps(self, index: int, steps: list[dict[str, Any]]) -> None:
+        super().send({"type": "tool_steps", "index": index, "steps": steps})
+
     def _run_command(self, text: str) -> None:
         result = run_command(self._controller, text)
         self._notice(result.text, result.level)
@@ -283,11 +304,14 @@ class ChatWidget(NotebookFace):
                 self._controller.clear()
             elif kind == "undo_clear":
                 self._controller.undo_clear()
-            elif self._face_message(kind, content):
+            elif self._face_message(kind, content) or self._tool_message(kind, content):
                 pass
             elif kind == "sync_request":
                 index, text, reasoning = self._controller.streaming_parts()
                 if index >= 0:
                     self._send_sync(index, text, reasoning)
+                index, steps = self._controller.streaming_steps()
+                if index >= 0 and steps:
+                    self._send_steps(index, steps)
         except Exception as exc:  # a refused action is shown in the chat, never lost in the kernel log
             self._notice(str(exc), "error")

@@ -13,7 +13,7 @@ from .calls import ToolCallAccumulator, assistant_message, history_arguments, to
 from .registry import ToolRegistry
 from .runner import (DEFAULT_MAX_CHARS, DEFAULT_TIMEOUT, ArgumentsError, PreparedCall, ToolResult, execute,
                      format_result, parse_arguments, prepare_call, rejected, run_tool_call)
-from .saved import (STATUS_LABELS, clean_tool_calls, clean_tool_message, history_tool_message,
+from .saved import (STATUS_LABELS, clean_tool_calls, clean_tool_message, clean_tool_steps, history_tool_message,
                     markdown_step)
 from .schema import Tool, ToolError, tool_from_function
 from .settings import (DEFAULT_MAX_TOOL_ROUNDS, ROUNDS_USED_UP, check_max_result_chars, check_max_tool_rounds,
@@ -28,5 +28,5 @@ __all__ = [
     "parse_arguments", "rejected", "DEFAULT_TIMEOUT", "DEFAULT_MAX_CHARS",
     "DEFAULT_MAX_TOOL_ROUNDS", "ROUNDS_USED_UP", "check_tool_timeout", "check_max_tool_rounds", "check_max_result_chars",
     "is_no_tool_support", "no_tool_support_message",
-    "STATUS_LABELS", "clean_tool_calls", "clean_tool_message", "history_tool_message", "markdown_step",
+    "STATUS_LABELS", "clean_tool_calls", "clean_tool_steps", "clean_tool_message", "history_tool_message", "markdown_step",
 ]

@@ -77,6 +77,44 @@ def clean_tool_message(entry: Any, where: str, call_ids: set[str]) -> tuple[dict
     return message, problem
 
 
+MAX_ROUNDS = 100  # a restored step's round number above this is a forged or runaway transcript
+
+
+def clean_tool_steps(raw: Any, where: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The sound steps of a restored assistant message's ``tool_steps`` (the calls and results of its turn, see
+    tool_rounds.py), checked with the same rules as calls and tool messages; what was dropped or cut, in words.
+    A step without a usable result keeps its call and says it has none: every call in a history needs an answer."""
+    if raw is None:
+        return [], []
+    if not isinstance(raw, list):
+        return [], [f"{where}: its tool steps were dropped (not a list)"]
+    as_calls = [{"id": s.get("id"), "function": {"name": s.get("name"), "arguments": s.get("arguments")}}
+                if isinstance(s, dict) else s for s in raw]
+    calls, problems = clean_tool_calls(as_calls, where)
+    by_id = {s.get("id"): s for s in raw if isinstance(s, dict) and isinstance(s.get("id"), str)}
+    steps: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, call in enumerate(calls):
+        if call["id"] in seen:
+            problems.append(f"{where}: tool step #{i + 1} was dropped (its id repeats another's)")
+            continue
+        seen.add(call["id"])
+        entry = by_id[call["id"]]
+        result, problem = clean_tool_message({**entry, "tool_call_id": call["id"]}, f"{where}'s tool result "
+                                             f"#{i + 1}", {call["id"]})
+        if problem and result is not None:
+            problems.append(problem)
+        round_ = entry.get("round")
+        step = {"id": call["id"], "name": call["function"]["name"], "arguments": call["function"]["arguments"],
+                "status": (result or {}).get("status", "stopped"),
+                "content": result["content"] if result is not None else f"{call['function']['name']} gave no result.",
+                "seconds": (result or {}).get("seconds"),
+                "round": round_ if isinstance(round_, int) and not isinstance(round_, bool)
+                and 0 <= round_ <= MAX_ROUNDS else 0}
+        steps.append(step)
+    return steps, problems
+
+
 def history_tool_message(message: dict[str, Any]) -> dict[str, Any]:
     """A transcript's tool message as a request carries it (no display fields)."""
     return {k: message[k] for k in HISTORY_TOOL_FIELDS if k in message}

@@ -190,6 +190,7 @@ export class CompareView extends BaseView {
 
     this.renderShared();
     this.render();
+    this.model.send({ type: "view_ready" }); // Run tool / Skip tool can be pressed here (approve="ask" may wait)
     for (const pane of this.panes.values()) if (pane.generating) pane.requestSync(); // opened mid-reply
     this.recall();
     if (this.model.get("restore_pending")) whenConnected(this.host, () => this.restoreFromNotebook());

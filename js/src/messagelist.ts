@@ -7,6 +7,8 @@ import { codePointLength, dropCodePoints, type ChatMessage } from "./protocol";
 import { decorateMessage, h, messageElement } from "./messages";
 import { LiveReasoning } from "./reasoning";
 import { MarkdownStream } from "./renderer";
+import { placeToolSteps } from "./toolsteps";
+import type { ToolStep } from "./protocol";
 import { addMessageActions, setActionsEnabled, type MessageActions } from "./versions";
 
 /** Filled only when a benchmark sets globalThis.__KAITO_BENCH__ = []: one entry per delta message rendered. */
@@ -14,7 +16,8 @@ type BenchEntry = { chars: number; ms: number; t: number; source: string; part: 
 
 export type StreamMessage =
   | { type: "delta"; index: number; offset: number; text: string; part?: "reasoning" }
-  | { type: "sync"; index: number; text: string; reasoning?: string };
+  | { type: "sync"; index: number; text: string; reasoning?: string }
+  | { type: "tool_steps"; index: number; steps: ToolStep[] };
 
 /** The reply being generated: its answer and, for a reasoning model, its thinking (each with its own offset). */
 interface LiveReply {
@@ -34,7 +37,7 @@ interface RenderedMessage {
 
 function messageKey(m: ChatMessage): string {
   return JSON.stringify([m.role, m.content, m.reasoning ?? null, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored,
-    m.version ?? null, m.versions ?? null]);
+    m.version ?? null, m.versions ?? null, m.tool_steps ?? null]);
 }
 
 export class MessageList {
@@ -89,6 +92,7 @@ export class MessageList {
         el.removeAttribute("aria-busy");
         el.querySelector(".kaito-meta")?.remove();
         el.querySelector(".kaito-error")?.remove();
+        placeToolSteps(el, m.tool_steps); // final statuses and results, no buttons
         decorateMessage(el, m);
         if (this.actions) addMessageActions(el, m, i, this.actions);
         this.live = null;
@@ -116,6 +120,11 @@ export class MessageList {
   receive(msg: StreamMessage, streamingIndex: number): boolean {
     if (msg.index !== streamingIndex) return false; // a stale reply
     const live = this.ensureLive(msg.index);
+    if (msg.type === "tool_steps") {
+      // A call was assembled, awaits Run tool / Skip tool, runs or finished: redraw this reply's steps.
+      placeToolSteps(live.el, msg.steps, this.actions?.intent ?? null);
+      return true;
+    }
     if (msg.type === "sync") {
       // The whole reply so far (a view opened mid-reply, a gap, or an answer that turned out to be thinking).
       if (msg.reasoning) this.ensureReasoning(live).setText(msg.reasoning);

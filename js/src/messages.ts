@@ -4,6 +4,7 @@
  */
 import type { ChatMessage, ReplyStats } from "./protocol";
 import { reasoningElement } from "./reasoning";
+import { placeToolSteps } from "./toolsteps";
 import { copyText, flash, renderMarkdown } from "./renderer";
 
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -62,6 +63,7 @@ export function messageElement(m: ChatMessage): HTMLElement {
   }
   const el = h("div", { class: `kaito-message kaito-${role}`, "data-role": role }, content);
   if (role === "assistant" && m.reasoning) el.prepend(reasoningElement(m.reasoning, m.stats?.reasoning_ms));
+  if (role === "assistant" && Array.isArray(m.tool_steps)) placeToolSteps(el, m.tool_steps);
   decorateMessage(el, m);
   return el;
 }

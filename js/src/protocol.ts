@@ -13,6 +13,17 @@ export interface ReplyStats {
   turns_left_out?: number; // earlier turns left out of the request to fit the context window
 }
 
+/** One tool call of a reply and, once it has one, its result (see kaito_widget/tool_rounds.py). */
+export interface ToolStep {
+  id: string;
+  name: string;
+  arguments: string; // JSON text as the model wrote it (untrusted)
+  status: "awaiting" | "running" | "ok" | "error" | "invalid" | "unknown" | "timeout" | "stopped" | "rejected";
+  content: string | null; // what went back to the model
+  seconds: number | null;
+  round: number;
+}
+
 export interface ChatMessage {
   role: "user" | "assistant" | "system";
   content: string; // the answer
@@ -23,6 +34,7 @@ export interface ChatMessage {
   restored?: boolean; // loaded from a saved transcript (untrusted: rendered like model output)
   version?: number; // this is version k (1-based) of the message at its place…
   versions?: number; // …of n, when it has other versions (Edit, Regenerate)
+  tool_steps?: ToolStep[]; // the tool calls the reply made, with their results (assistant only)
 }
 
 export type Status = "connecting" | "ready" | "generating" | "error" | "closed";
@@ -81,6 +93,7 @@ export interface CompareState {
 export type ServerMessage =
   | { type: "delta"; index: number; offset: number; text: string; part?: "reasoning"; pane?: number }
   | { type: "sync"; index: number; text: string; reasoning?: string; pane?: number }
+  | { type: "tool_steps"; index: number; steps: ToolStep[]; pane?: number }
   | { type: "notice"; text: string; level: "info" | "error"; pane?: number }
   | { type: "download"; filename: string; text: string }
   | { type: "persist"; chat_id: string; transcript: unknown };
@@ -99,7 +112,10 @@ export type ClientMessage =
   | { type: "sync_request"; pane?: number }
   | { type: "export" }
   | { type: "restore"; transcript: unknown }
-  | { type: "persist_unavailable" };
+  | { type: "persist_unavailable" }
+  | { type: "view_ready" } // a view with Run tool / Skip tool buttons is shown
+  | { type: "approve_tool"; id: string }
+  | { type: "reject_tool"; id: string };
 
 /** The subset of anywidget's model interface the views use (easy to fake in tests). */
 export interface WidgetModel<S = ChatState> {

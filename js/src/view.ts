@@ -112,6 +112,7 @@ export class ChatView extends BaseView {
     this.renderControls();
     this.renderUndo();
     this.recall();
+    this.model.send({ type: "view_ready" }); // Run tool / Skip tool can be pressed here (approve="ask" may wait)
     if (this.model.get("streaming_index") >= 0) this.messages.requestSync(); // opened mid-reply: catch up
     if (this.model.get("restore_pending")) whenConnected(host, () => this.restoreFromNotebook());
   }

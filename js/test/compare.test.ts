@@ -25,7 +25,8 @@ class FakeCompareModel implements WidgetModel<CompareState> {
     this.handlers.get(e)!.add(cb);
   }
   off(e?: string | null, cb?: ((...a: any[]) => void) | null): void { if (e && cb) this.handlers.get(e)?.delete(cb); }
-  send(m: ClientMessage): void { this.sent.push(m); }
+  viewReady = 0; // "view_ready" messages: kept apart so the tests of intents see only the user's actions
+  send(m: ClientMessage): void { if (m.type === "view_ready") this.viewReady++; else this.sent.push(m); }
   pane(index: number, patch: Partial<PaneState>): void {
     this.state.panes_state = this.state.panes_state.map((p) => (p.index === index ? { ...p, ...patch } : p));
     this.handlers.get("change:panes_state")?.forEach((cb) => cb());

@@ -22,7 +22,8 @@ class FakeModel implements WidgetModel {
     this.handlers.get(e)!.add(cb);
   }
   off(e?: string | null, cb?: ((...a: any[]) => void) | null): void { if (e && cb) this.handlers.get(e)?.delete(cb); }
-  send(m: ClientMessage): void { this.sent.push(m); }
+  viewReady = 0; // "view_ready" messages: kept apart so the tests of intents see only the user's actions
+  send(m: ClientMessage): void { if (m.type === "view_ready") this.viewReady++; else this.sent.push(m); }
   /** Python changing synced state. */
   update(patch: Partial<ChatState>): void {
     Object.assign(this.state, patch);
@@ -339,6 +340,46 @@ describe("ChatView", () => {
     expect(fresh.root.querySelectorAll('[data-role="assistant"]').length).toBe(1);
     fresh.dispose();
     area.remove();
+  });
+
+  it("says a view is ready, so Python knows Run tool / Skip tool can be pressed", () => {
+    expect(model.viewReady).toBe(1);
+  });
+
+  it("tool calls stream in as steps: Run tool / Skip tool while waiting, then the result, kept when committed", () => {
+    model.update({ messages: [user("2+2?")], streaming_index: 1 });
+    const hostile = '<img src=x onerror="alert(1)">';
+    const step = (status: string, extra: Record<string, unknown> = {}) => ({
+      id: "call_1", name: "add", arguments: `{"a": 2, "b": "${hostile.replace(/"/g, '\\"')}"}`, status,
+      content: null, seconds: null, round: 0, ...extra,
+    });
+    model.custom({ type: "tool_steps", index: 1, steps: [step("awaiting"), { ...step("awaiting"), id: "call_2" }] });
+    const steps = root.querySelectorAll('[data-part="tool-call"]');
+    expect(steps.length).toBe(2);
+    expect(q(steps[0], ".kaito-tool-name").textContent).toBe("add");
+    expect(q(steps[0], ".kaito-tool-arguments").textContent).toContain('"a": 2'); // pretty JSON
+    expect(root.querySelector("img")).toBeNull(); // arguments are text, never HTML
+    expect(q(steps[0], ".kaito-tool-status").textContent).toBe("waiting for approval");
+    q<HTMLButtonElement>(steps[0], ".kaito-tool-run").click();
+    q<HTMLButtonElement>(steps[1], ".kaito-tool-skip").click();
+    expect(model.sent).toEqual([{ type: "approve_tool", id: "call_1" }, { type: "reject_tool", id: "call_2" }]);
+    expect(q<HTMLButtonElement>(steps[0], ".kaito-tool-skip").disabled).toBe(true); // one decision per call
+    model.custom({ type: "tool_steps", index: 1, steps: [step("ok", { content: "4", seconds: 0.25 }),
+      { ...step("rejected", { content: "The user declined to run add." }), id: "call_2" }] });
+    const done = root.querySelectorAll('[data-part="tool-call"]');
+    expect(done[0].querySelector(".kaito-tool-run")).toBeNull();
+    expect(q(done[0], ".kaito-tool-status").textContent).toBe("ran · 0.3 s");
+    expect(q(done[0], "details.kaito-tool-output pre").textContent).toBe("4");
+    expect(q(done[1], ".kaito-tool-status").textContent).toBe("skipped");
+    model.custom({ type: "delta", index: 1, offset: 0, text: "Four." });
+    const steps2 = [step("ok", { content: "4", seconds: 0.25 })];
+    model.update({ messages: [user("2+2?"), reply("Four.", { tool_steps: steps2 as any })], streaming_index: -1 });
+    const committed = root.querySelectorAll('.kaito-assistant [data-part="tool-call"]');
+    expect(committed.length).toBe(1);
+    expect(q(root, ".kaito-assistant .kaito-content").textContent).toContain("Four.");
+    // the steps come before the answer
+    const message = q(root, ".kaito-assistant");
+    expect(message.children[0].classList.contains("kaito-tool-steps")).toBe(true);
   });
 
   it("dispose removes the view and its listeners", () => {

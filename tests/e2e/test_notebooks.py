@@ -71,3 +71,31 @@ def test_quickstart_notebook_streams_from_a_real_server(
     finally:
         page.close()
         lab.shutdown_kernels()
+
+
+TOOLS = Path(__file__).resolve().parents[2] / "notebooks" / "tools.ipynb"
+
+
+def test_tools_notebook_runs_headless_against_scripted_tool_calls(model_server: FakeOpenAI) -> None:
+    """The shipped tools notebook, executed by nbclient (no browser): its tools are sound schemas, its ask() cell
+    runs the DataFrame tool the (scripted) model calls and prints the answer and the step."""
+    from nbclient import NotebookClient
+
+    from tests.support.fake_openai import ToolCall
+
+    model_server.reset()
+    model_server.script(Reply(tool_calls=[ToolCall("total_by", '{"column": "product", "measure": "units"}')]),
+                        Reply(text="Coffee sells the most units."))
+    nb = nbformat.read(TOOLS, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        f"import os; os.environ['KAITO_WIDGET_BASE_URL'] = {model_server.base_url!r}"))
+    root = Path(__file__).resolve().parents[2]
+    # The kernel runs in this checkout, so its kaito_widget is imported (the cwd comes first on sys.path).
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
+    printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
+    assert "Coffee sells the most units." in printed
+    assert 'total_by {"column": "product", "measure": "units"} -> ok' in printed
+    offered = [t["function"]["name"] for t in model_server.chat_requests[0]["tools"]]
+    assert offered == ["describe_sales", "total_by", "top_rows"]
+    result = model_server.chat_requests[1]["messages"][-1]
+    assert result["role"] == "tool" and "coffee" in result["content"] and "340" in result["content"]

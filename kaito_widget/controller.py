@@ -744,6 +744,8 @@ class ChatController:
         with self._lock:
             if gen.finalized:
                 return
+            if part == ANSWER and gen.paragraph_due:  # text after a tool round starts a paragraph of its own
+                gen.paragraph_due, text = False, "\n\n" + text.lstrip()
             offset = gen.add(part, text)
         self._emit(Delta(gen.index, offset, text, part))
 

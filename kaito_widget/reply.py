@@ -53,6 +53,7 @@ class Reply:
     tool_round: int = 0
     round_text_start: int = 0
     usage_before_round: int = 0  # completion tokens of the turn's earlier rounds
+    paragraph_due: bool = False  # the answer had text before a tool round: the next text starts a paragraph
     note: str | None = None  # why the turn ended without an answer (e.g. tool calls past the limit)
 
     def add(self, part: str, text: str) -> int:

@@ -104,12 +104,13 @@ class ToolBox:
             changed()
             return False
         with lock:
-            round_text = gen.text[gen.round_text_start:]
+            round_text = gen.text[gen.round_text_start:].strip()
             gen.round_messages.append(assistant_message(round_text, calls))
             gen.round_messages += [tool_message(s["id"], s["content"]) for s in self._round_steps(gen)]
             gen.tool_round += 1
             gen.tool_calls = ToolCallAccumulator()
             gen.round_text_start = len(gen.text)
+            gen.paragraph_due = bool(gen.text.strip())
         return True
 
     def _round_steps(self, gen: Reply) -> list[Message]:

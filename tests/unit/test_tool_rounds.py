@@ -13,7 +13,7 @@ import pytest
 
 from kaito_widget import ChatWidget
 from kaito_widget import transcript as T
-from kaito_widget.controller import ChatController, ChatError, Notice
+from kaito_widget.controller import ChatController, ChatError, Delta, Notice
 from kaito_widget.tool_rounds import ToolBox, ToolStepsChanged, history_messages
 from tests.support.fake_openai import FakeOpenAI, Reply, ToolCall
 from tests.unit.test_widget import make as make_widget
@@ -97,6 +97,8 @@ def test_no_tools_means_the_request_is_as_before(fake: FakeOpenAI) -> None:
 
 def test_several_calls_in_one_reply_and_their_mistakes_go_back_as_answers(fake: FakeOpenAI) -> None:
     c = chat(fake, tools=[add, explode])
+    deltas: list[Delta] = []
+    c.subscribe(lambda e: deltas.append(e) if isinstance(e, Delta) else None)
     fake.script(Reply(text="Let me check. ", tool_calls=[
         ToolCall("add", '{"a": 1, "b": 2}'),
         ToolCall("subtract", '{"a": 1}'),  # no such tool
@@ -117,7 +119,11 @@ def test_several_calls_in_one_reply_and_their_mistakes_go_back_as_answers(fake: 
     assert [m["content"] for m in tool_answers] == [s["content"] for s in steps]
     # the cut-off arguments go back as {} (vLLM json.loads history arguments), so the next request did not 500
     assert sent[-6]["tool_calls"][3]["function"]["arguments"] == "{}"
-    assert c.messages[-1]["content"] == "Let me check. Done." and c.messages[-1]["error"] is None
+    assert c.messages[-1]["content"] == "Let me check. \n\nDone." and c.messages[-1]["error"] is None
+    assert sent[-6]["content"] == "Let me check."  # the round's own text went with its calls
+    streamed = "".join(d.text for d in deltas if d.part == "answer")  # what the view showed, offsets intact
+    assert streamed == c.messages[-1]["content"]
+    assert all(d.offset == len("".join(x.text for x in deltas[:i])) for i, d in enumerate(deltas))
 
 
 def test_a_slow_tool_times_out_and_the_model_is_told(fake: FakeOpenAI) -> None:

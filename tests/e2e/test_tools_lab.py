@@ -1,5 +1,6 @@
 """Tools in a real JupyterLab and Chromium: the model's calls show as steps inside its reply, Run tool runs the
-notebook's function, Skip tool tells the model no, the results fold under each step, and Python sees the same."""
+notebook's function, Skip tool tells the model no, the results fold under each step, Python sees the same, and the
+turn comes back from the notebook after a kernel restart."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.test_persistence import chats_of, open_ready, save_and_read
 from tests.support.fake_openai import FakeOpenAI, Reply, ToolCall
-from tests.support.jupyter import JupyterServer, run_cell_code
+from tests.support.jupyter import JupyterServer, run_all_cells, run_cell_code, wait_kernel_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -88,6 +89,19 @@ def test_run_tool_and_skip_tool(lab: JupyterServer, browser_context: Any, model_
         nb = save_and_read(page, path)  # kept in the notebook with the turn
         saved = next(iter(chats_of(nb).values()))
         assert [s["status"] for s in saved["messages"][-1]["tool_steps"]] == ["ok", "rejected", "invalid"]
+
+        # After a kernel restart the turn comes back from the notebook: steps shown, nothing runs again.
+        page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart(); }")
+        wait_kernel_idle(page)
+        run_all_cells(page)
+        expect(root.locator(".kaito-restored")).to_have_count(2, timeout=60_000)  # the question and the reply
+        restored = root.locator('[data-role="assistant"]').last.locator('[data-part="tool-call"]')
+        expect(restored).to_have_count(3)
+        expect(restored.nth(1).locator(".kaito-tool-status")).to_have_text("skipped")
+        expect(root.get_by_role("button", name="Run tool")).to_have_count(0)
+        assert python(page, "RAN") == []
+        assert python(page, "[m['role'] for m in w.controller.history()]") == [
+            "user", "assistant", "tool", "tool", "tool", "assistant"]
     finally:
         page.close()
         lab.shutdown_kernels()

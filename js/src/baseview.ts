@@ -55,18 +55,27 @@ export const STATUS_TEXT: Record<string, string> = {
 // restore message exceed the Jupyter server's websocket limit (10 MiB), which would drop it whole.
 const MAX_MESSAGES = 2000;
 const MAX_MESSAGE_CHARS = 200_000;
+const MAX_TOOL_STEPS = 32;
 
 function capMessages(transcript: unknown): unknown {
   if (typeof transcript !== "object" || transcript === null || !Array.isArray((transcript as any).messages)) {
     return transcript;
   }
-  const cut = (m: unknown, field: "content" | "reasoning"): unknown => {
+  const cut = (m: unknown, field: "content" | "reasoning" | "arguments"): unknown => {
     const value = (m as any)?.[field];
     return typeof value === "string" && value.length > MAX_MESSAGE_CHARS
       ? { ...(m as object), [field]: value.slice(0, MAX_MESSAGE_CHARS) + "\n\n…(cut: too long to restore)" }
       : m;
   };
-  const messages = ((transcript as any).messages as unknown[]).slice(-MAX_MESSAGES).map((m) => cut(cut(m, "content"), "reasoning"));
+  const steps = (m: unknown): unknown => {
+    // a reply's tool calls and results: as many and as long as kaito_widget/tools/saved.py keeps
+    const raw = (m as any)?.tool_steps;
+    if (!Array.isArray(raw)) return m;
+    const kept = raw.slice(0, MAX_TOOL_STEPS).map((s) => cut(cut(s, "content"), "arguments"));
+    return { ...(m as object), tool_steps: kept };
+  };
+  const messages = ((transcript as any).messages as unknown[]).slice(-MAX_MESSAGES)
+    .map((m) => steps(cut(cut(m, "content"), "reasoning")));
   return { ...(transcript as object), messages };
 }
 

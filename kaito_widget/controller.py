@@ -571,9 +571,10 @@ class ChatController:
         with self._lock:
             self._closed = True
 
-    def history(self, upto: int | None = None) -> list[dict[str, str]]:
+    def history(self, upto: int | None = None) -> list[dict[str, Any]]:
         """What goes to the model: the system prompt, then every turn before ``upto`` (role and content only: the
-        model's earlier thinking is never sent back, as the reasoning models' chat templates expect).
+        model's earlier thinking is never sent back, as the reasoning models' chat templates expect; a reply that
+        called tools adds its calls and results in OpenAI's shape, see tool_rounds.history_messages).
 
         A turn whose reply failed before producing any text is left out, so roles keep alternating (several chat
         templates reject two user messages in a row); a partial reply (stopped or broken off) is kept.
@@ -581,7 +582,8 @@ class ChatController:
         with self._lock:
             turns = self._messages[:upto]
             system = self._params["system_prompt"]
-        out: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
+        out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+
         def empty(m: dict[str, Any]) -> bool:
             return not m["content"] and not m.get("tool_steps")
 

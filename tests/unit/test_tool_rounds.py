@@ -384,3 +384,20 @@ def test_compare_panes_each_get_the_same_tools(fake: FakeOpenAI) -> None:
     chat_alone = w.panes[0].to_chat()
     assert [t["name"] for t in chat_alone.tools] == ["add"]
     assert chat_alone.messages[-1]["tool_steps"]
+
+
+def test_save_and_load_a_tool_turn_through_the_widget(fake: FakeOpenAI, tmp_path: Any) -> None:
+    w, _ = make_widget(fake, tools=[add], approve="auto")
+    fake.script(Reply(tool_calls=[ToolCall("add", '{"a": 3, "b": 4}')]), Reply(text="Seven."))
+    w.ask("3+4?", timeout=10)
+    w.save(tmp_path / "chat.json")
+    w.save(tmp_path / "chat.md")
+    assert "**Tool call** `add`" in (tmp_path / "chat.md").read_text()
+    again = ChatWidget.load(tmp_path / "chat.json", base_url=fake.base_url, tools=[add], approve="auto")
+    again.controller.wait_ready(10)
+    [step] = again.messages[-1]["tool_steps"]
+    assert (step["name"], step["content"], step["status"]) == ("add", "7", "ok")
+    assert CALLS == [("add", (3, 4))]  # loading never runs a call again
+    again.ask("and 7+1?", timeout=10)
+    sent = fake.chat_requests[-1]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "assistant", "user"]

@@ -94,6 +94,18 @@ describe("CompareView", () => {
     expect(model.sent).toEqual([{ type: "select_version", index: 1, version: 0, pane: 1 }]);
   });
 
+  it("shows a pane's tool calls in that pane; Run tool names the call", () => {
+    model.pane(0, { messages: [user("q")], streaming_index: 1 });
+    model.pane(1, { messages: [user("q")], streaming_index: 1 });
+    model.custom({ type: "tool_steps", pane: 1, index: 1, steps: [
+      { id: "call_9", name: "lookup", arguments: '{"table": "sales"}', status: "awaiting", content: null, seconds: null, round: 0 }] });
+    expect(pane(0).querySelector('[data-part="tool-call"]')).toBeNull();
+    const step = pane(1).querySelector('[data-part="tool-call"]')!;
+    expect(step.querySelector(".kaito-tool-name")!.textContent).toBe("lookup");
+    (step.querySelector(".kaito-tool-run") as HTMLButtonElement).click();
+    expect(model.sent).toEqual([{ type: "approve_tool", id: "call_9" }]);
+  });
+
   it("asks for the text so far of a pane whose tokens arrived with a gap", () => {
     model.pane(0, { messages: [user("q")], streaming_index: 1 });
     model.custom({ type: "delta", pane: 0, index: 1, offset: 50, text: "late" });

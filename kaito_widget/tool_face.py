@@ -94,10 +94,10 @@ class ToolsFace:
         box = self._toolboxes()[0]
         if not (box.active and box.policy.needs_a_person):
             return
-        if not self._view_ready:
-            raise ChatError(NO_APPROVER + " No view of this chat is shown (display it, e.g. end the cell with it).")
-        if in_kernel_main_thread():
+        if in_kernel_main_thread():  # a view would not help: its clicks wait until this cell ends
             raise ChatError(NO_APPROVER + BLOCKED_KERNEL)
+        if not self._view_ready:
+            raise ChatError(NO_APPROVER + " No view of this chat has been shown.")
 
     def _tool_message(self, kind: Any, content: dict[str, Any]) -> bool:
         """Handle the browser's tool messages (Run tool, Skip tool, a view ready); False if ``kind`` is not one."""

@@ -401,3 +401,15 @@ def test_save_and_load_a_tool_turn_through_the_widget(fake: FakeOpenAI, tmp_path
     again.ask("and 7+1?", timeout=10)
     sent = fake.chat_requests[-1]["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "tool", "assistant", "user"]
+
+
+def test_ask_in_a_notebook_cell_with_approve_ask_explains_the_blocked_kernel(
+        fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kaito_widget.tool_face as tool_face
+
+    w, rec = make_widget(fake, tools=[add])
+    rec.browser(w, {"type": "view_ready"})  # shown, but ask() would block the kernel its clicks need
+    monkeypatch.setattr(tool_face, "in_kernel_main_thread", lambda: True)
+    with pytest.raises(ChatError, match="blocks this notebook's kernel.*approve='auto'"):
+        w.ask("hi", timeout=5)
+    assert fake.chat_requests == []

@@ -20,6 +20,7 @@ from .controller import Connected, Delta, Event, MessagesChanged, StatusChanged
 from .errors import ChatError
 from .face import NotebookFace
 from .panes import COMPARABLE, PARAMS, ComparePane, build_panes, pane_settings
+from .splices import MessageSplices
 
 KIND = "compare"
 
@@ -28,8 +29,8 @@ class CompareWidget(NotebookFace):
     """Compare settings side by side: give one of temperature, top_p, max_tokens, system_prompt, model or workspace
     as a list (one pane per value), or ``grid={...}`` over two of them (one pane per combination)."""
 
-    panes_state = traitlets.List(traitlets.Dict(), help="Per pane: label, setting, messages, streaming index, "
-                                 "status, model, closed").tag(sync=True)
+    panes_state = traitlets.List(traitlets.Dict(), help="Per pane: label, setting, streaming index, status, model, "
+                                 "closed (its messages travel as splices, see splices.py)").tag(sync=True)
     compared = traitlets.List(traitlets.Unicode(), help="The parameters that differ between panes").tag(sync=True)
     shared = traitlets.Dict(help="The settings all panes share, shown once in the header").tag(sync=True)
     can_undo_clear = traitlets.Bool(False).tag(sync=True)
@@ -71,6 +72,7 @@ class CompareWidget(NotebookFace):
             settings, workspace=fixed.get("workspace"), namespace=namespace, context=context, kubeconfig=kubeconfig,
             base_url=base_url, api_key=api_key, model=fixed.get("model"), params=params)
         self._coalescers = [DeltaCoalescer(self._delta_sender(p.index)) for p in self._panes]
+        self._splices = [MessageSplices() for _ in self._panes]
         shared = {k: v for k, v in fixed.items() if v is not None}
         super().__init__(chat_id=chat_id, history=history, kind=KIND, compared=compared, shared=shared,
                          panes_state=[self._pane_state(p) for p in self._panes])
@@ -238,7 +240,7 @@ class CompareWidget(NotebookFace):
     def _pane_state(pane: ComparePane, streaming_index: int = -1) -> dict[str, Any]:
         c = pane.controller
         return {
-            "index": pane.index, "label": pane.label, "setting": pane.setting, "messages": c.messages,
+            "index": pane.index, "label": pane.label, "setting": pane.setting,
             "streaming_index": streaming_index, "status": "closed" if pane.closed else c.status,
             "status_message": c.status_message, "model": c.model or "", "endpoint_host": c.endpoint_host,
             "closed": pane.closed,
@@ -257,18 +259,27 @@ class CompareWidget(NotebookFace):
                 self._coalescers[pane.index].push(event.index, event.offset, event.text)
             elif isinstance(event, MessagesChanged):
                 self._coalescers[pane.index].flush()  # the last tokens go before the commit that ends the stream
+                splice = self._splices[pane.index].change(event.messages, event.streaming_index)
+                NotebookFace.send(self, {**splice, "pane": pane.index})
                 with self.hold_sync():
-                    self._update_pane(pane, messages=event.messages, streaming_index=event.streaming_index)
+                    self._update_pane(pane, streaming_index=event.streaming_index)
                     self.can_undo_clear = any(p.controller.can_undo_clear for p in self.panes)
                 if event.streaming_index == -1 and not any(p.controller.generating for p in self.panes):
                     self._persist()  # once every pane has finished its turn (or on clear, restore)
             elif isinstance(event, (StatusChanged, Connected)):
                 self._update_pane(pane)
 
+    def _send_snapshot(self, pane: Any) -> None:
+        indices = [pane] if isinstance(pane, int) and 0 <= pane < len(self._panes) else range(len(self._panes))
+        with self._lock:
+            for i in indices:
+                NotebookFace.send(self, {**self._splices[i].snapshot(), "pane": i})
+
     def _delta_sender(self, index: int):
         def send(reply_index: int, offset: int, text: str) -> None:
             NotebookFace.send(self, {"type": "delta", "pane": index, "index": reply_index, "offset": offset,
                                      "text": text})
+            self._splices[index].streamed(reply_index, offset, text)
         return send
 
     # -- browser → panes -----------------------------------------------------------------------------------------

@@ -48,7 +48,10 @@ class NotebookFace(anywidget.AnyWidget):
             raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
         self.history = history
         self._told_unsaved = False
-        self._display_id: str | None = None  # set when displayed; the reader text of that output is refreshed
+        self._display_id: str | None = None  # set when displayed
+        # No extension keeps the transcript (and, on save, the output's reader text) in this frontend's notebook:
+        # refresh the output's plain text after each turn instead, at the cost of a redraw of the view.
+        self._refresh_reader_text = False
         self._lock = threading.RLock()  # trait updates come from worker threads and the kernel's threads
         super().__init__(chat_id=chat_id or _default_chat_id(), restore_pending=history == "restore", **traits)
 
@@ -93,9 +96,15 @@ class NotebookFace(anywidget.AnyWidget):
         return data
 
     def _persist(self) -> None:
-        """Hand the transcript to the notebook (the extension writes it into the metadata) and refresh the reader
-        text of the output: the live view is redrawn from the widget's state and keeps what the user was typing."""
-        super().send({"type": "persist", "chat_id": self.chat_id, "transcript": self._transcript()})
+        """Ask the views to keep the transcript in the notebook. They hold every message already (see splices.py),
+        so only the transcript's header and the message fields to keep travel; the extension writes the metadata,
+        and the output's reader text when the notebook is saved. Without it, refresh the reader text here."""
+        super().send({"type": "persist", "chat_id": self.chat_id, "transcript": _without_messages(self._transcript()),
+                      "fields": list(T.MESSAGE_FIELDS)})
+        if self._refresh_reader_text:
+            self._update_output()
+
+    def _update_output(self) -> None:
         if self._display_id is not None:
             from IPython.display import update_display
 
@@ -103,6 +112,10 @@ class NotebookFace(anywidget.AnyWidget):
 
     def _restore(self, data: Any) -> None:
         """A view found this chat's saved transcript in the notebook (None: nothing saved)."""
+        raise NotImplementedError
+
+    def _send_snapshot(self, pane: Any) -> None:
+        """A view opened (or lost track): send it the whole conversation (each pane's, or ``pane``'s)."""
         raise NotImplementedError
 
     def _face_message(self, kind: Any, content: dict[str, Any]) -> bool:
@@ -113,6 +126,8 @@ class NotebookFace(anywidget.AnyWidget):
             self._persist_unavailable()
         elif kind == "export":
             self._download()
+        elif kind == "snapshot_request":
+            self._send_snapshot(content.get("pane"))
         else:
             return False
         return True
@@ -136,11 +151,21 @@ class NotebookFace(anywidget.AnyWidget):
     def _persist_unavailable(self) -> None:
         if not self._told_unsaved:
             self._told_unsaved = True
+            self._refresh_reader_text = True
+            self._update_output()
             self._notice("This frontend cannot keep the transcript in the notebook (JupyterLab 4 and Notebook 7 with "
                          "kaito-widget installed can). Export and .save() still work.")
 
     def _download(self) -> None:
         super().send({"type": "download", "filename": self._export_name(), "text": self.to_markdown()})
+
+
+def _without_messages(transcript: dict[str, Any]) -> dict[str, Any]:
+    """A saved transcript's header: what the views add their messages to (a chat's, or each pane's)."""
+    head = {k: v for k, v in transcript.items() if k != "messages"}
+    if isinstance(head.get("panes"), list):
+        head["panes"] = [{k: v for k, v in p.items() if k != "messages"} for p in head["panes"]]
+    return head
 
 
 _current_execution = {"msg_id": "", "chats": 0}  # chats created by the execute request running now

@@ -18,6 +18,7 @@ from .coalesce import DeltaCoalescer
 from .commands import is_command, run_command
 from .discovery import workspace_resolver
 from .face import NotebookFace
+from .splices import MessageSplices
 from .controller import (
     ChatController,
     Connected,
@@ -31,7 +32,8 @@ from .controller import (
 class ChatWidget(NotebookFace):
     """A streaming chat with a model served by a Kaito workspace or any OpenAI-compatible server."""
 
-    messages = traitlets.List(traitlets.Dict(), help="The transcript (committed turns).").tag(sync=True)
+    # Not synced as a trait (that would send the whole list after every turn): the views get splices (splices.py).
+    messages = traitlets.List(traitlets.Dict(), help="The transcript (committed turns).")
     streaming_index = traitlets.Int(-1).tag(sync=True)
     status = traitlets.Unicode("connecting").tag(sync=True)
     status_message = traitlets.Unicode("").tag(sync=True)
@@ -81,6 +83,7 @@ class ChatWidget(NotebookFace):
         )
         self.workspace, self.namespace = workspace, namespace
         self._coalescer = DeltaCoalescer(self._send_delta)
+        self._splices = MessageSplices()
         super().__init__(
             chat_id=chat_id, history=history, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
             system_prompt=system_prompt or "",
@@ -200,6 +203,7 @@ class ChatWidget(NotebookFace):
                 self._coalescer.push(event.index, event.offset, event.text)
             elif isinstance(event, MessagesChanged):
                 self._coalescer.flush()  # the last tokens go before the commit that ends the stream
+                super().send(self._splices.change(event.messages, event.streaming_index))
                 with self.hold_sync():
                     self.messages = event.messages
                     self.streaming_index = event.streaming_index
@@ -217,8 +221,13 @@ class ChatWidget(NotebookFace):
             elif isinstance(event, ParamChanged):
                 setattr(self, event.name, "" if event.value is None else event.value)
 
+    def _send_snapshot(self, pane: Any) -> None:
+        with self._lock:
+            super().send(self._splices.snapshot())
+
     def _send_delta(self, index: int, offset: int, text: str) -> None:
         super().send({"type": "delta", "index": index, "offset": offset, "text": text})
+        self._splices.streamed(index, offset, text)
 
     def _run_command(self, text: str) -> None:
         result = run_command(self._controller, text)

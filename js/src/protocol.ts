@@ -17,13 +17,35 @@ export interface ChatMessage {
   stopped?: boolean;
   stats?: ReplyStats | null;
   restored?: boolean; // loaded from a saved transcript (untrusted: rendered like model output)
+  [field: string]: unknown; // created, model, params…: kept as they came, for the transcript in the notebook
+}
+
+/**
+ * A change to a conversation (see kaito_widget/splices.py): keep your first ``start`` messages, then ``messages``.
+ * ``version`` counts changes; ``start`` 0 is the whole conversation. A message with ``streamed`` instead of
+ * ``content`` is the reply whose text the deltas carried (``streamed`` = its length in code points).
+ */
+export interface MessagesMessage {
+  type: "messages";
+  version: number;
+  start: number;
+  messages: (Partial<ChatMessage> & { streamed?: number })[];
+  streaming_index: number;
+  pane?: number;
+}
+
+/** Keep the transcript in the notebook: this header, plus the views' messages cut to ``fields``. */
+export interface PersistMessage {
+  type: "persist";
+  chat_id: string;
+  transcript: Record<string, unknown>;
+  fields: string[];
 }
 
 export type Status = "connecting" | "ready" | "generating" | "error" | "closed";
 
-/** Synced traits. */
+/** Synced traits (the messages travel as MessagesMessage, not as a trait). */
 export interface ChatState {
-  messages: ChatMessage[];
   streaming_index: number;
   status: Status;
   status_message: string;
@@ -46,7 +68,6 @@ export interface PaneState {
   index: number;
   label: string; // the setting it stands for, e.g. "temperature=0.2"
   setting: Record<string, unknown>;
-  messages: ChatMessage[];
   streaming_index: number;
   status: Status;
   status_message: string;
@@ -73,7 +94,8 @@ export type ServerMessage =
   | { type: "sync"; index: number; text: string; pane?: number }
   | { type: "notice"; text: string; level: "info" | "error"; pane?: number }
   | { type: "download"; filename: string; text: string }
-  | { type: "persist"; chat_id: string; transcript: unknown };
+  | MessagesMessage
+  | PersistMessage;
 
 /** Custom messages to Python. */
 export type ClientMessage =
@@ -85,6 +107,7 @@ export type ClientMessage =
   | { type: "clear" }
   | { type: "undo_clear" }
   | { type: "sync_request"; pane?: number }
+  | { type: "snapshot_request"; pane?: number }
   | { type: "export" }
   | { type: "restore"; transcript: unknown }
   | { type: "persist_unavailable" };

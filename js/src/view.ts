@@ -9,6 +9,7 @@ import {
   type WidgetModel,
 } from "./protocol";
 import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./baseview";
+import { FollowBottom } from "./follow";
 import { MessageList } from "./messagelist";
 import { button, h } from "./messages";
 
@@ -18,6 +19,7 @@ const MODE_TEXT: Record<string, string> = {
 };
 
 export class ChatView extends BaseView {
+  protected follow: FollowBottom;
   readonly root: HTMLElement;
   private model: WidgetModel;
   private list: HTMLElement;
@@ -85,8 +87,14 @@ export class ChatView extends BaseView {
     this.banner = h("div", { class: "kaito-banner", role: "alert", hidden: "" });
     this.list = h("div", { class: "kaito-messages", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
     this.scroller = this.list;
+    this.follow = new FollowBottom(this.list);
     this.closedLine = h("div", { class: "kaito-closed-line", hidden: "" });
-    this.messages = new MessageList(this.list, () => this.model.send({ type: "sync_request" }), () => this.undoRow);
+    this.messages = new MessageList(
+      this.list,
+      () => this.model.send({ type: "sync_request" }),
+      () => this.model.send({ type: "snapshot_request" }),
+      () => this.undoRow,
+    );
 
     this.input = h("textarea", {
       class: "kaito-textarea",
@@ -98,17 +106,16 @@ export class ChatView extends BaseView {
     this.stopBtn = button("Stop", "■ Stop", "kaito-stop");
     const inputRow = h("div", { class: "kaito-input" }, this.input, this.sendBtn, this.stopBtn);
 
-    this.root = h("div", { class: "kaito-chat" }, header, settings, this.banner, this.list, this.closedLine, inputRow);
+    this.root = h("div", { class: "kaito-chat" }, header, settings, this.banner, this.follow.el, this.closedLine, inputRow);
     host.append(this.root);
 
     this.wireEvents();
     this.renderHeader();
     this.renderParams();
-    this.renderMessages();
     this.renderControls();
     this.renderUndo();
     this.recall();
-    if (this.model.get("streaming_index") >= 0) this.messages.requestSync(); // opened mid-reply: catch up
+    this.messages.conversation.open(); // the whole conversation, once; then splices
     if (this.model.get("restore_pending")) whenConnected(host, () => this.restoreFromNotebook());
   }
 
@@ -120,8 +127,7 @@ export class ChatView extends BaseView {
     this.listen("change:endpoint_host", () => this.renderHeader());
     this.listen("change:status", () => { this.renderHeader(); this.renderControls(); });
     this.listen("change:status_message", () => this.renderHeader());
-    this.listen("change:messages", () => { this.renderMessages(); this.renderControls(); });
-    this.listen("change:streaming_index", () => { this.renderMessages(); this.renderControls(); });
+    this.listen("change:streaming_index", () => this.renderControls());
     this.listen("change:closed", () => this.renderControls());
     this.listen("change:can_undo_clear", () => this.renderUndo());
     for (const name of ["temperature", "top_p", "max_tokens", "system_prompt"]) {
@@ -156,10 +162,17 @@ export class ChatView extends BaseView {
       return;
     }
     if (msg.type === "persist") {
-      this.persist(msg.chat_id, msg.transcript);
+      // The header came over the wire; the messages are the ones this view holds (unless it lost track).
+      if (!this.messages.conversation.stale) {
+        this.persist(msg.chat_id, { ...msg.transcript, messages: this.messages.conversation.saved(msg.fields) });
+      }
       return;
     }
-    if (this.messages.receive(msg, this.model.get("streaming_index"))) this.afterUpdate();
+    if (msg.type === "messages" || msg.type === "delta" || msg.type === "sync") {
+      if (!this.messages.receive(msg)) return;
+      if (msg.type === "messages") this.renderControls();
+      this.afterUpdate();
+    }
   }
 
   private addNotice(text: string, level: string): void {
@@ -167,8 +180,7 @@ export class ChatView extends BaseView {
     if (level === "error") attrs.role = "alert";
     const el = h("div", attrs, h("div", { class: "kaito-content kaito-plain" }, text));
     this.list.append(el);
-    this.stickToBottom = true;
-    this.afterUpdate();
+    this.follow.toEnd();
   }
 
   // -- rendering ---------------------------------------------------------------------------------------------------
@@ -204,7 +216,7 @@ export class ChatView extends BaseView {
   private renderControls(): void {
     const closed = this.model.get("closed");
     const generating = this.generating;
-    const messages = this.model.get("messages");
+    const messages = this.messages.messages;
     this.input.disabled = closed;
     this.sendBtn.disabled = closed || generating;
     this.stopBtn.hidden = !generating;
@@ -241,11 +253,6 @@ export class ChatView extends BaseView {
       const value = this.model.get(name as NumericParam | "system_prompt");
       input.value = value == null ? "" : String(value);
     }
-  }
-
-  private renderMessages(): void {
-    this.messages.render(this.model.get("messages"), this.model.get("streaming_index"));
-    this.afterUpdate();
   }
 
   // -- parameter controls ------------------------------------------------------------------------------------------

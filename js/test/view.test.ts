@@ -6,7 +6,7 @@ import { ChatView } from "../src/view";
 /** An in-memory stand-in for anywidget's model: state, change events, custom messages. */
 class FakeModel implements WidgetModel {
   state: ChatState = {
-    messages: [], streaming_index: -1, status: "ready", status_message: "", model: "tiny", endpoint_host: "127.0.0.1:8000",
+    streaming_index: -1, status: "ready", status_message: "", model: "tiny", endpoint_host: "127.0.0.1:8000",
     api_mode: "chat", models: ["tiny"], chat_id: "cell-1", restore_pending: false,
     temperature: 0.7, top_p: 0.9, max_tokens: 1024, system_prompt: "", closed: false, can_undo_clear: false,
   };
@@ -22,8 +22,13 @@ class FakeModel implements WidgetModel {
   }
   off(e?: string | null, cb?: ((...a: any[]) => void) | null): void { if (e && cb) this.handlers.get(e)?.delete(cb); }
   send(m: ClientMessage): void { this.sent.push(m); }
-  /** Python changing synced state. */
-  update(patch: Partial<ChatState>): void {
+  version = 0;
+  /** Python changing synced state; ``messages`` as Python sends them: a splice (here from 0), before the state. */
+  update({ messages, ...patch }: Partial<ChatState> & { messages?: ChatMessage[] }): void {
+    if (messages) {
+      this.custom({ type: "messages", version: ++this.version, start: 0, messages,
+        streaming_index: patch.streaming_index ?? this.state.streaming_index });
+    }
     Object.assign(this.state, patch);
     for (const k of Object.keys(patch)) this.handlers.get(`change:${k}`)?.forEach((cb) => cb());
   }
@@ -47,6 +52,9 @@ beforeEach(() => {
   model = new FakeModel();
   view = new ChatView(model, document.body);
   root = view.root;
+  expect(model.sent).toEqual([{ type: "snapshot_request" }]); // a view gets the whole conversation once
+  model.sent = [];
+  model.custom({ type: "messages", version: 0, start: 0, messages: [], streaming_index: -1 }); // Python's answer
 });
 
 function press(el: Element, key: string, shiftKey = false): KeyboardEvent {
@@ -139,7 +147,9 @@ describe("ChatView", () => {
     expect(q(root, '[aria-busy="true"]').textContent?.trim()).toBe("early late words");
 
     const second = new ChatView(model, document.body); // a second view of the same widget, opened now
-    expect(model.sent.filter((m) => m.type === "sync_request").length).toBe(2);
+    expect(model.sent[model.sent.length - 1]).toEqual({ type: "snapshot_request" });
+    model.custom({ type: "messages", version: model.version, start: 0, messages: [user("hi")], streaming_index: 1 });
+    expect(model.sent.filter((m) => m.type === "sync_request").length).toBe(2); // the first view had it already
     second.dispose();
   });
 

@@ -149,3 +149,44 @@ describe("the reader text written on save", () => {
     expect(sets[0][1].data[chatMime]).toEqual({ chat_id: "c1" });
   });
 });
+
+describe("following the end of the conversation", () => {
+  /** A scroller with a layout (jsdom has none): 1000 px of content in a 300 px box. */
+  function scroller() {
+    const el = document.createElement("div");
+    let top = 0;
+    let height = 1000;
+    Object.defineProperty(el, "clientHeight", { get: () => 300 });
+    Object.defineProperty(el, "scrollHeight", { get: () => height });
+    Object.defineProperty(el, "scrollTop", { get: () => top, set: (v: number) => (top = Math.max(0, Math.min(v, height - 300))) });
+    return { el, grow: (px: number) => (height += px), scrollTo: (v: number) => { el.scrollTop = v; el.dispatchEvent(new Event("scroll")); } };
+  }
+
+  it("stays at the end, stays put once the user reads back, and Jump to latest brings the end back", async () => {
+    const { FollowBottom } = await import("../src/follow");
+    const s = scroller();
+    const follow = new FollowBottom(s.el);
+    document.body.append(follow.el);
+    follow.update();
+    expect(s.el.scrollTop).toBe(700);
+    s.grow(200);
+    follow.update();
+    expect(s.el.scrollTop).toBe(900); // new content: still at the end
+    expect(follow.jump.hidden).toBe(true);
+    s.el.dispatchEvent(new WheelEvent("wheel", { deltaY: -100 }));
+    s.scrollTo(400); // the user reads back
+    s.grow(300);
+    follow.update();
+    expect(s.el.scrollTop).toBe(400); // the view stays where they are
+    expect(follow.jump.hidden).toBe(false);
+    expect(follow.jump.getAttribute("aria-label")).toBe("Jump to latest");
+    follow.jump.click();
+    expect(s.el.scrollTop).toBe(1200);
+    expect(follow.stick).toBe(true);
+    expect(follow.jump.hidden).toBe(true);
+    s.grow(100); // content grew before the event of our own scroll arrived: keep following
+    s.el.dispatchEvent(new Event("scroll"));
+    expect(follow.stick).toBe(true);
+    follow.dispose();
+  });
+});

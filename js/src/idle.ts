@@ -8,7 +8,7 @@
 export type Job = () => boolean;
 
 const SLICE_MS = 12;
-const AT_ONCE = 8; // this many items are always built at once
+const AT_ONCE = 8; // by default, this many items are always built at once
 const queue: Job[] = [];
 let pending = false;
 
@@ -53,11 +53,11 @@ export function buildNewestFirst(
   n: number,
   build: (i: number) => void,
   done: () => void = () => {},
-  syncMs = SLICE_MS,
+  { atOnce = AT_ONCE, syncMs = SLICE_MS }: { atOnce?: number; syncMs?: number } = {},
 ): () => void {
   let next = n - 1;
   const t0 = performance.now();
-  while (next >= 0 && (next >= n - AT_ONCE || performance.now() - t0 < syncMs)) build(next--);
+  while (next >= 0 && (next >= n - atOnce || performance.now() - t0 < syncMs)) build(next--);
   if (next < 0) {
     done();
     return () => {};

@@ -15,6 +15,7 @@ import styles from "../styles.css";
 const MAX_MESSAGES = 2000;
 const MAX_MESSAGE_CHARS = 200_000;
 const STYLE_ID = "kaito-widget-saved-styles";
+const OPENING = { atOnce: 2, syncMs: 4 }; // built at once per saved transcript; the rest in idle slices
 
 function text(value: unknown): string | null {
   return typeof value === "string" ? value : null;
@@ -92,7 +93,10 @@ export function savedTranscriptView(transcript: unknown, plainText: string): HTM
   const panes = Array.isArray(meta.panes) ? meta.panes.slice(0, 16) : null;
   const list = panes ? comparison(panes) : h("div", { class: "kaito-messages", role: "log", "aria-label": "Conversation" });
   // A notebook may hold many long transcripts: each opens at its end, older turns are built in idle slices.
-  if (!panes && messages.length) buildNewestFirst(messages.length, (i) => list.prepend(messageElement(messages[i])));
+  // A notebook opening draws all its outputs in one go: only the last turn now, the rest in slices.
+  if (!panes && messages.length) {
+    buildNewestFirst(messages.length, (i) => list.prepend(messageElement(messages[i])), undefined, OPENING);
+  }
   else if (!panes) list.append(h("pre", { class: "kaito-content kaito-plain" }, plainText)); // text, never HTML
   if (dropped) list.append(droppedNote(dropped));
   return h("div", { class: "kaito-chat kaito-saved" }, header, note, new FollowBottom(list).el);
@@ -122,7 +126,7 @@ function comparison(panes: unknown[]): HTMLElement {
     buildNewestFirst(messages.length, (m) => {
       header.after(messageElement(messages[m]));
       layout();
-    });
+    }, undefined, OPENING);
   });
   grid.append(...columns);
   grid.style.gridTemplateColumns = `repeat(${columns.length}, minmax(240px, 1fr))`;

@@ -9,6 +9,8 @@ One run measures, against a fast local OpenAI-compatible server (the test suite'
   (b) comm messages per second carrying tokens to the page; target ≤ 30 (baseline: one per token, as sent by the server)
   (c) render time per token near token 100 and near the last token of a Markdown reply; target: last ≤ 2× first
   (d) page text equals server text
+  (e) a reasoning model's reply: its first visible token (a thought) reaches the page within the same coalescing
+      window as an answer token does in a plain reply (Enter → first delta rendered); target ≤ +40 ms
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from typing import Any
 import openai
 
 from benchmarks.replies import markdown_tokens, prose_tokens
+from kaito_widget.coalesce import DeltaCoalescer
 from tests.support.fake_openai import FakeOpenAI, Reply
 from tests.support.jupyter import chromium, jupyter_server, open_in_lab, run_all_cells
 
 WINDOW = 300  # tokens averaged around each measuring point in (c)
+COALESCING_WINDOW_MS = DeltaCoalescer(lambda *a: None).interval * 1000  # what (e) allows a thought to lag by
 
 
 def sdk_baseline(fake: FakeOpenAI, tokens: list[str], delay: float) -> float:
@@ -43,12 +47,14 @@ def sdk_baseline(fake: FakeOpenAI, tokens: list[str], delay: float) -> float:
     return elapsed
 
 
-def widget_run(page: Any, fake: FakeOpenAI, tokens: list[str], delay: float) -> dict[str, Any]:
-    """Send one message in the page; return timing, bench entries and the text shown."""
+def widget_run(page: Any, fake: FakeOpenAI, tokens: list[str], delay: float,
+               reasoning: list[str] | None = None) -> dict[str, Any]:
+    """Send one message in the page; return timing, bench entries, the text shown, and when the first delta was
+    rendered (ms after Enter). ``reasoning``: the reply thinks first (vLLM's ``delta.reasoning``)."""
     page.evaluate("() => { window.__KAITO_BENCH__ = []; }")
     n_before = page.locator('.kaito-chat [data-role="assistant"]').count()
-    fake.script(Reply(tokens=tokens, delay=delay))
-    elapsed_ms = page.evaluate(
+    fake.script(Reply(tokens=tokens, delay=delay, reasoning_tokens=reasoning, reasoning_as="reasoning"))
+    timing = page.evaluate(
         """(nBefore) => new Promise((resolve) => {
             const root = document.querySelector('.kaito-chat');
             const box = root.querySelector('textarea[aria-label="Message"]');
@@ -59,7 +65,7 @@ def widget_run(page: Any, fake: FakeOpenAI, tokens: list[str], delay: float) -> 
                     && last.querySelector('.kaito-stats');
             };
             const observer = new MutationObserver(() => {
-                if (done()) { observer.disconnect(); resolve(performance.now() - t0); }
+                if (done()) { observer.disconnect(); resolve({elapsed: performance.now() - t0, t0}); }
             });
             observer.observe(root, {subtree: true, childList: true, attributes: true});
             box.value = 'go';
@@ -70,7 +76,10 @@ def widget_run(page: Any, fake: FakeOpenAI, tokens: list[str], delay: float) -> 
     )
     shown = page.locator('.kaito-chat [data-role="assistant"]').last.locator(".kaito-content").inner_text()
     entries = page.evaluate("() => window.__KAITO_BENCH__")
-    return {"seconds": elapsed_ms / 1000, "entries": entries, "shown": shown}
+    first = entries[0] if entries else None
+    return {"seconds": timing["elapsed"] / 1000, "entries": entries, "shown": shown,
+            "first_ms": first["t"] - timing["t0"] if first else float("nan"),
+            "first_part": first.get("part", "answer") if first else None}
 
 
 def per_token_ms(entries: list[dict[str, float]], tokens: list[str], lo: int, hi: int) -> float:
@@ -121,6 +130,14 @@ def main() -> int:
         early = per_token_ms(md["entries"], markdown, max(0, 100 - WINDOW // 2), 100 + WINDOW // 2)
         late = per_token_ms(md["entries"], markdown, len(markdown) - WINDOW, len(markdown))
         md_entries = md["entries"]
+        # (e) Enter → first visible token, a plain reply against a reasoning one (thoughts first), interleaved
+        short, thoughts = prose[:200], prose[200:600]
+        plain_first, thinking_first, first_parts = [], [], []
+        for _ in range(max(5, args.runs)):  # a first token is one sample of tens of ms: take a few more
+            plain_first.append(widget_run(page, fake, short, args.delay)["first_ms"])
+            run = widget_run(page, fake, short, args.delay, reasoning=thoughts)
+            thinking_first.append(run["first_ms"])
+            first_parts.append(run["first_part"])
         lab.shutdown_kernels()
 
     sdk_s, e2e_s, rate = statistics.median(sdk), statistics.median(e2e), max(rates)
@@ -134,6 +151,12 @@ def main() -> int:
         ("(c) render ms/token near token 100 → %d" % len(markdown), f"{late:.4f} ms", f"{early:.4f} ms (token 100)",
          f"{late / early:.2f}×", "≤ 2×", late <= 2 * early),
         ("(d) page text equals server text", "yes" if all(texts_equal) else "NO", "", "", "equal", all(texts_equal)),
+        ("(e) Enter → first visible token, reasoning reply", f"{statistics.median(thinking_first):.0f} ms",
+         f"{statistics.median(plain_first):.0f} ms (answer token)",
+         f"{statistics.median(thinking_first) - statistics.median(plain_first):+.0f} ms",
+         f"≤ +{COALESCING_WINDOW_MS:.0f} ms",
+         all(p == "reasoning" for p in first_parts)
+         and statistics.median(thinking_first) <= statistics.median(plain_first) + COALESCING_WINDOW_MS),
     ]
     print(f"\nkaito-widget streaming benchmark — {args.runs} runs, server pace {args.delay * 1000:.1f} ms/token\n")
     header = ("metric", "kaito-widget", "baseline", "ratio", "target", "")
@@ -142,6 +165,8 @@ def main() -> int:
         ok = "" if r is header else ("ok" if r[5] else "MISSED")
         print("  ".join(str(c).ljust(w) for c, w in zip(r[:5], widths)) + "  " + ok)
     print(f"\nper run: e2e {', '.join(f'{x:.2f}' for x in e2e)} s; sdk {', '.join(f'{x:.2f}' for x in sdk)} s")
+    print(f"first visible token per run: answer {', '.join(f'{x:.0f}' for x in plain_first)} ms; "
+          f"thought {', '.join(f'{x:.0f}' for x in thinking_first)} ms")
     return 0 if all(r[5] for r in rows) else 1
 
 

@@ -1,5 +1,6 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  test: { environment: "jsdom", globals: true, include: ["test/**/*.test.ts"] },
+  // CSS is not processed in tests, except KaTeX's stylesheet, which test/math.test.ts reads (?raw) for its classes.
+  test: { environment: "jsdom", globals: true, include: ["test/**/*.test.ts"], css: { include: [/katex\.css/] } },
 });

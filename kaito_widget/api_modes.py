@@ -1,4 +1,4 @@
-"""The three ways a Kaito model can be asked, newest first, each as a stream of text pieces.
+"""The three ways a Kaito model can be asked, newest first, each as a stream of typed parts (stream_parts.py).
 
 - ``chat``: ``POST /v1/chat/completions`` (vLLM, and the transformers runtime since Kaito v0.9).
 - ``completions``: ``POST /v1/completions`` with the history rendered as a prompt, for a model without a chat
@@ -11,20 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2
-import openai
+from .stream_parts import AnswerText, Finish, Part, chat_chunk_parts
+
+if TYPE_CHECKING:  # imported where used: `import kaito_widget` stays fast (see transport.py)
+    import httpx2
+    import openai
 
 MODES = ("chat", "completions", "legacy")
 MODE_LABELS = {"chat": "chat API", "completions": "completions API (no chat template)", "legacy": "legacy /chat"}
-
-
-@dataclass
-class Piece:
-    text: str = ""
-    finish_reason: str | None = None
-    usage_tokens: int | None = None
 
 
 @dataclass
@@ -40,7 +36,7 @@ class Request:
 OnStream = Callable[[Any], None]  # receives the object whose close() ends the HTTP response (for Stop)
 
 
-def chat(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Iterator[Piece]:
+def chat(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Iterator[Part]:
     kwargs: dict[str, Any] = {"stream_options": {"include_usage": True}} if req.include_usage else {}
     stream = client.chat.completions.create(
         model=req.model, messages=req.messages, stream=True, temperature=req.temperature, top_p=req.top_p,
@@ -48,11 +44,7 @@ def chat(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Iterator[P
     )
     on_stream(stream)
     for chunk in stream:
-        usage = chunk.usage.completion_tokens if getattr(chunk, "usage", None) else None
-        if usage is not None:
-            yield Piece(usage_tokens=usage)
-        for choice in chunk.choices or []:
-            yield Piece(choice.delta.content or "" if choice.delta else "", choice.finish_reason)
+        yield from chat_chunk_parts(chunk)
 
 
 def render_prompt(messages: list[dict[str, str]]) -> str:
@@ -62,7 +54,7 @@ def render_prompt(messages: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\nAssistant:"
 
 
-def completions(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Iterator[Piece]:
+def completions(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Iterator[Part]:
     stream = client.completions.create(
         model=req.model, prompt=render_prompt(req.messages), stream=True, temperature=req.temperature,
         top_p=req.top_p, max_tokens=req.max_tokens, stop=["\nUser:", "\nSystem:"],
@@ -74,10 +66,13 @@ def completions(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Ite
             text = choice.text or ""
             if first and text:  # the prompt ends with "Assistant:"; the model's leading space is not content
                 text, first = text.lstrip(), False
-            yield Piece(text, choice.finish_reason)
+            if text:
+                yield AnswerText(text)
+            if choice.finish_reason:
+                yield Finish(choice.finish_reason)
 
 
-def legacy(http: httpx2.Client, base_url: str, req: Request, on_stream: OnStream) -> Iterator[Piece]:
+def legacy(http: httpx2.Client, base_url: str, req: Request, on_stream: OnStream) -> Iterator[Part]:
     root = base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
     body = {
         "messages": req.messages,
@@ -90,7 +85,8 @@ def legacy(http: httpx2.Client, base_url: str, req: Request, on_stream: OnStream
         if response.status_code >= 400:
             raise LegacyError(response.status_code, response.text)
         result = response.json().get("Result", "")
-    yield Piece(result if isinstance(result, str) else str(result), "stop")
+    yield AnswerText(result if isinstance(result, str) else str(result))
+    yield Finish("stop")
 
 
 class LegacyError(RuntimeError):
@@ -100,6 +96,8 @@ class LegacyError(RuntimeError):
 
 def fallback_for(mode: str, exc: BaseException) -> str | None:
     """The next mode to try after ``exc`` in ``mode``, or None when the error is a real one to show."""
+    import openai
+
     if mode == "chat" and isinstance(exc, openai.BadRequestError) and "chat template" in str(exc.body):
         return "completions"
     if mode in ("chat", "completions") and isinstance(exc, openai.NotFoundError):

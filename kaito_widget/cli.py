@@ -1,7 +1,9 @@
 """``kaito-chat``: the terminal face of a ChatController.
 
 Interactive when stdin is a terminal (banner, ``> `` prompt, streamed replies, slash commands, Ctrl+C stops a reply);
-otherwise the whole input is one message and only the reply is printed, for scripts and pipes. Like the widget it
+otherwise the whole input is one message and only the reply's answer is printed, for scripts and pipes. A reasoning
+model's thinking never goes to stdout: ``--show-reasoning`` streams it dimmed to stderr; without it an interactive
+session says "Thinking…" and then how long the model thought. Like the widget it
 never prints a secret: the API key comes from ``$KAITO_WIDGET_API_KEY`` (not a flag, which would leak into shell
 history and ``ps``), and endpoints are shown as host and port, or as the workspace's name.
 """
@@ -12,14 +14,16 @@ import argparse
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
 from . import transcript as T
 from .commands import CommandResult, is_command, run_command
-from .controller import ChatController, Delta, Event, StatusChanged
-from .discovery import workspace_resolver
+from .context_window import OVERFLOW_MODES, left_out_note
+from .controller import ChatController, Delta, Event, Notice, ReplyReset, StatusChanged
+from .workspaces import workspace_resolver
 from .errors import ChatError
 from .params import DEFAULTS, ParameterError
 from .params import parse as parse_param
@@ -38,6 +42,8 @@ HELP = """Commands:
   /clear                clear the conversation
   /status               workspace, endpoint, model and parameters
   /set NAME VALUE       set temperature (0–2), top_p (0–1), max_tokens (≥ 1) or system_prompt
+  /retry                a new reply to your last message (the old one stays as a version)
+  /versions [N K]       list the messages that have versions; with N K, show version K of message N
   /save PATH            save the conversation: PATH.md (Markdown) or PATH.json (loadable in the widget)
   /quit, /exit          end the session (so do quit, exit and Ctrl+D)
 Ctrl+C stops a reply and keeps what arrived; at the prompt it ends the session."""
@@ -87,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Chat in the terminal with a model served by a Kaito workspace or any OpenAI-compatible server.",
         epilog=f"A server that needs an API key gets it from ${API_KEY_ENV}. When stdin is not a terminal, the whole "
-               "input is sent as one message and only the reply is printed.",
+               "input is sent as one message and only the reply's answer is printed, once complete. A reasoning "
+               "model's thinking never goes to stdout.",
     )
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--workspace-name", metavar="NAME", help="the Kaito workspace (or InferenceSet) to chat with")
@@ -104,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", metavar="P", type=_param("top_p"), default=DEFAULTS["top_p"],
                    help="0.0–1.0 (default: %(default)s)")
     p.add_argument("--system-prompt", metavar="TEXT", help="instructions sent before the conversation")
+    p.add_argument("--overflow", choices=OVERFLOW_MODES, default="truncate",
+                   help="when the conversation outgrows the model's context window: leave the oldest turns out of "
+                        "the request and say so (truncate, the default), or show the server's error (error)")
+    p.add_argument("--show-reasoning", action="store_true",
+                   help="print a reasoning model's thinking, dimmed, on stderr as it streams (default: hidden; an "
+                        "interactive session says 'Thinking…' and how long it took)")
     return p
 
 
@@ -123,7 +136,7 @@ def make_controller(args: argparse.Namespace) -> ChatController:
                                       kubeconfig=args.kubeconfig)
     return ChatController(
         base_url=args.base_url, resolver=resolver, model=args.model, temperature=args.temperature,
-        top_p=args.top_p, max_tokens=args.max_tokens, system_prompt=args.system_prompt,
+        top_p=args.top_p, max_tokens=args.max_tokens, system_prompt=args.system_prompt, overflow=args.overflow,
     )
 
 
@@ -136,37 +149,101 @@ def warn(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-class ReplyPrinter:
-    """Writes a reply's tokens to stdout as they arrive (on the controller's worker thread), only while armed:
-    once a reply is stopped, a token still in flight must not land after the ``[stopped]`` marker."""
+def _dim(text: str) -> str:
+    """Faint text on a terminal that shows colours (and not with ``NO_COLOR`` set); as is anywhere else."""
+    return f"{DIM}{text}{UNDIM}" if _can_dim() else text
 
-    def __init__(self) -> None:
+
+def _can_dim() -> bool:
+    return not os.environ.get("NO_COLOR") and sys.stderr.isatty()
+
+
+DIM, UNDIM = "\x1b[2m", "\x1b[0m"
+
+
+class ReplyPrinter:
+    """Writes a reply's answer to stdout as it arrives (on the controller's worker thread), only while armed:
+    once a reply is stopped, a token still in flight must not land after the ``[stopped]`` marker.
+
+    A reasoning model's thinking goes to stderr: streamed dimmed with ``show_reasoning``, else (interactive only)
+    as a "Thinking…" line that ends with how long it took. ``stream_answer=False`` (piped) prints nothing on
+    stdout: the session prints the finished answer, which is certain to hold no thinking (a chat template that
+    opens ``<think>`` in the prompt makes thoughts look like the answer until ``</think>``)."""
+
+    def __init__(self, show_reasoning: bool = False, interactive: bool = True, stream_answer: bool = True) -> None:
+        self.show_reasoning, self.interactive, self.stream_answer = show_reasoning, interactive, stream_answer
         self._lock = threading.Lock()
         self._armed = False
         self._at_line_start = True
         self._last_progress = ""
+        self._thinking_since: float | None = None  # the thinking of this reply started (and has not ended)
+        self._thinking_at_line_start = True
 
     def on_event(self, event: Event) -> None:
-        if isinstance(event, Delta):
+        if isinstance(event, Delta) and event.part == "reasoning":
             with self._lock:
                 if self._armed and event.text:
-                    sys.stdout.write(event.text)
+                    self._think(event.text)
+        elif isinstance(event, Delta):
+            with self._lock:
+                if self._armed and event.text:
+                    self._end_thinking()
+                    if self.stream_answer:
+                        sys.stdout.write(event.text)
+                        sys.stdout.flush()
+                        self._at_line_start = event.text.endswith("\n")
+        elif isinstance(event, ReplyReset):
+            with self._lock:
+                if self._armed and self.stream_answer and not self._at_line_start:
+                    sys.stdout.write("\n")
                     sys.stdout.flush()
-                    self._at_line_start = event.text.endswith("\n")
+                    self._at_line_start = True
+                if self._armed and self.stream_answer:
+                    warn(_dim("(the text above was the model's thinking; its answer follows)"))
+                if self._armed and event.reasoning and self._thinking_since is None:
+                    self._thinking_since = time.monotonic()
+                    self._thinking_at_line_start = True
+        elif isinstance(event, Notice):
+            warn(event.text)
         elif isinstance(event, StatusChanged) and event.status == "connecting":
             # Waiting for a workspace can take minutes (weights loading): say why, once per new reason.
             if event.message and event.message != "Connecting…" and event.message != self._last_progress:
                 self._last_progress = event.message
                 warn(event.message)
 
+    def _think(self, text: str) -> None:
+        first = self._thinking_since is None
+        if first:
+            self._thinking_since = time.monotonic()
+            self._thinking_at_line_start = True
+            if not self.show_reasoning and self.interactive:
+                sys.stderr.write(_dim("Thinking…"))
+                self._thinking_at_line_start = False
+        if self.show_reasoning:  # dim on for the whole thinking (per chunk would split its words with codes)
+            sys.stderr.write((DIM if first and _can_dim() else "") + text)
+            self._thinking_at_line_start = text.endswith("\n")
+        sys.stderr.flush()
+
+    def _end_thinking(self) -> None:
+        """The answer started (or the reply ended): close the thinking with how long it took."""
+        if self._thinking_since is None:
+            return
+        took = time.monotonic() - self._thinking_since
+        self._thinking_since = None
+        end = ("" if self._thinking_at_line_start else "\n") + (UNDIM if self.show_reasoning and _can_dim() else "")
+        if self.show_reasoning or self.interactive:
+            sys.stderr.write(end + _dim(f"Thought for {took:.1f} s") + "\n")
+            sys.stderr.flush()
+
     def arm(self) -> None:
         with self._lock:
-            self._armed, self._at_line_start = True, True
+            self._armed, self._at_line_start, self._thinking_since = True, True, None
 
     def disarm(self) -> None:
         """Stop printing, and end the reply's line so what follows starts on its own."""
         with self._lock:
             self._armed = False
+            self._end_thinking()  # stopped (or failed) while thinking
             if not self._at_line_start:
                 sys.stdout.write("\n")
                 sys.stdout.flush()
@@ -177,10 +254,11 @@ class ReplyPrinter:
 class Session:
     """One terminal conversation: connect, then either a prompt loop or one piped message."""
 
-    def __init__(self, controller: ChatController, workspace: str | None = None, namespace: str | None = None) -> None:
+    def __init__(self, controller: ChatController, workspace: str | None = None, namespace: str | None = None,
+                 show_reasoning: bool = False) -> None:
         self.controller = controller
         self.workspace, self.namespace = workspace, namespace
-        self.printer = ReplyPrinter()
+        self.printer = ReplyPrinter(show_reasoning)
         controller.subscribe(self.printer.on_event)
 
     def connect(self) -> bool:
@@ -202,11 +280,15 @@ class Session:
 
         Returns the finished reply message (with ``error`` / ``stopped``), or None if it could not be sent.
         """
+        return self._stream(lambda: self.controller.send(text))
+
+    def _stream(self, start: Callable[[], int]) -> dict[str, Any] | None:
+        """Start a reply (``send`` or ``regenerate``) and print it as it streams."""
         c = self.controller
-        before = len(c.messages)
+        index = -1
         self.printer.arm()
         try:
-            c.send(text)
+            index = start()
             while not c.wait(0.1):  # a timeout, so Ctrl+C is handled promptly on every platform
                 pass
         except KeyboardInterrupt:
@@ -217,9 +299,16 @@ class Session:
         finally:
             self.printer.disarm()
         messages = c.messages
-        reply = messages[-1] if len(messages) > before + 1 and messages[-1]["role"] == "assistant" else None
+        reply = messages[index] if 0 <= index < len(messages) and messages[index]["role"] == "assistant" else None
+        if reply is not None and reply["content"] and not self.printer.stream_answer:
+            answer = reply["content"]  # the answer alone, whole (see ReplyPrinter)
+            sys.stdout.write(answer if answer.endswith("\n") else answer + "\n")
+            sys.stdout.flush()
         if reply is not None and reply.get("stopped"):
             say(STOPPED_MARKER)
+        left_out = ((reply or {}).get("stats") or {}).get("turns_left_out")
+        if left_out:
+            warn(left_out_note(left_out, c.context_window))
         if reply is not None and reply.get("error"):
             warn(f"Error: {reply['error']}")
         return reply
@@ -231,6 +320,7 @@ class Session:
             return EXIT_USAGE
         if not self.connect():
             return EXIT_ERROR
+        self.printer.interactive = self.printer.stream_answer = False
         reply = self.reply(text.strip())
         if reply is None or reply.get("error"):
             return EXIT_ERROR
@@ -263,7 +353,8 @@ class Session:
                 self.reply(text)
                 continue
             result = self.command(text)
-            (warn if result.level == "error" else say)(result.text)
+            if result.text:
+                (warn if result.level == "error" else say)(result.text)
             if result.quit:
                 return EXIT_OK
 
@@ -271,6 +362,9 @@ class Session:
         name, _, rest = text.strip()[1:].partition(" ")
         if name.lower() == "save":
             return self.save(rest.strip())
+        if name.lower() == "retry":  # streamed like any reply, not just announced
+            self._stream(self.controller.regenerate)  # a refusal was said by _stream already
+            return CommandResult("")
         return run_command(self.controller, text, help_text=HELP, quit_text="Session ended.",
                            workspace=self.workspace, namespace=self.namespace)
 
@@ -280,8 +374,8 @@ class Session:
             return CommandResult("Usage: /save PATH, e.g. /save chat.md (Markdown) or /save chat.json", "error")
         c = self.controller
         try:
-            path = T.save_file(path_text, markdown=c.to_markdown, what="/save", data=lambda: T.build(
-                c.messages, model=c.model, params=c.params, workspace=self.workspace, namespace=self.namespace))
+            path = T.save_file(path_text, markdown=c.to_markdown, what="/save", data=lambda: T.of_conversation(
+                c, workspace=self.workspace, namespace=self.namespace))
         except ValueError as exc:
             return CommandResult(str(exc), "error")
         except OSError as exc:
@@ -332,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     except (AttributeError, ValueError):
         pass
     controller = make_controller(args)
-    session = Session(controller, args.workspace_name, args.namespace)
+    session = Session(controller, args.workspace_name, args.namespace, show_reasoning=args.show_reasoning)
     try:
         if sys.stdin.isatty():
             return session.run_interactive()

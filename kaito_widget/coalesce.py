@@ -11,29 +11,36 @@ import threading
 import time
 from typing import Callable
 
-Flush = Callable[[int, int, str], None]  # (index, offset, text)
+Flush = Callable[[int, int, str, str], None]  # (index, offset, text, part)
 
 
 class DeltaCoalescer:
-    """Thread-safe buffer of (index, offset, text) deltas for one reply stream at a time."""
+    """Thread-safe buffer of (index, offset, text, part) deltas for one reply stream at a time.
+
+    Each part of the reply (the answer, the model's thinking) is buffered on its own, so a tick sends at most one
+    message per part: while a model thinks, its reasoning travels in the same batches as answer tokens would.
+    """
 
     def __init__(self, flush: Flush, interval: float = 0.04) -> None:
         self._flush = flush
         self.interval = interval
         self._lock = threading.Lock()
         self._index = -1
-        self._offset = 0
-        self._parts: list[str] = []
+        self._buffers: dict[str, _Buffer] = {}  # per part, in the order the parts arrived
         self._last_sent = 0.0
         self._timer: threading.Timer | None = None
 
-    def push(self, index: int, offset: int, text: str) -> None:
+    def push(self, index: int, offset: int, text: str, part: str = "answer") -> None:
         with self._lock:
-            if index != self._index or (self._parts and offset != self._offset + sum(map(len, self._parts))):
+            buffer = self._buffers.get(part)
+            if index != self._index or (buffer is not None and offset != buffer.end):
                 self._take_and_send_locked()  # a new reply (or a gap): never merge across it
-            if not self._parts:
-                self._index, self._offset = index, offset
-            self._parts.append(text)
+                buffer = None
+            if buffer is None:
+                self._index = index
+                buffer = self._buffers[part] = _Buffer(offset, offset)
+            buffer.texts.append(text)
+            buffer.end += len(text)
             wait = self._last_sent + self.interval - time.monotonic()
             if wait <= 0:
                 self._take_and_send_locked()
@@ -51,9 +58,15 @@ class DeltaCoalescer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if not self._parts:
+        if not self._buffers:
             return
-        index, offset, text = self._index, self._offset, "".join(self._parts)
-        self._parts = []
+        buffers, self._buffers = self._buffers, {}
         self._last_sent = time.monotonic()
-        self._flush(index, offset, text)
+        for part, buffer in buffers.items():
+            self._flush(self._index, buffer.offset, "".join(buffer.texts), part)
+
+
+class _Buffer:
+    def __init__(self, offset: int, end: int) -> None:
+        self.offset, self.end = offset, end
+        self.texts: list[str] = []

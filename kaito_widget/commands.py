@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .context_window import usage_text
 from .controller import ChatController
 from .params import SPECS, ParameterError
 from .params import parse as parse_param
@@ -13,6 +14,8 @@ HELP = """Commands:
   /clear                clear the conversation (can be undone)
   /status               model, endpoint and parameters
   /set NAME VALUE       set temperature (0–2), top_p (0–1), max_tokens (≥ 1) or system_prompt
+  /retry                a new reply to your last message (the old one stays as a version)
+  /versions [N K]       list the messages that have versions; with N K, show version K of message N
   /quit                 end the session"""
 # What /quit says in the notebook; the terminal passes its own words (there is no cell to run again).
 QUIT_TEXT = "Session ended. Run the cell again to start a new chat."
@@ -46,6 +49,11 @@ def run_command(
         return CommandResult("Conversation cleared.")
     if name == "status":
         return CommandResult(status_text(controller, workspace=workspace, namespace=namespace))
+    if name == "retry":
+        controller.regenerate()
+        return CommandResult("A new reply is on its way; the previous one stays as a version (/versions).")
+    if name == "versions":
+        return versions_command(controller, rest)
     if name == "set":
         key, _, value = rest.partition(" ")
         if not key:
@@ -62,6 +70,29 @@ def run_command(
     return CommandResult(f"Unknown command /{name}. Type /help for the list.", "error")
 
 
+def versions_command(controller: ChatController, rest: str) -> CommandResult:
+    """``/versions``: which messages have versions; ``/versions N K``: show version K of message N (both 1-based,
+    as the widget's ‹ k/n › shows them), and the conversation that followed it."""
+    if rest:
+        try:
+            number, version = (int(x) for x in rest.split())
+        except ValueError:
+            return CommandResult("Usage: /versions, or /versions N K to show version K of message N.", "error")
+        try:
+            controller.select(number - 1, version - 1)
+        except ValueError as exc:
+            return CommandResult(str(exc).replace("0 to", "1 to"), "error")
+        shown = controller.messages[number - 1]
+        preview = " ".join(shown["content"].split())[:80]
+        return CommandResult(f"Message {number} now shows version {version} of {shown.get('versions', 1)}: "
+                             f"{preview}")
+    rows = [f"  message {i + 1} ({m['role']}): version {m['version']} of {m['versions']}"
+            for i, m in enumerate(controller.messages) if m.get("versions")]
+    if not rows:
+        return CommandResult("No message has other versions yet (/retry makes one).")
+    return CommandResult("\n".join(["Messages with versions (/versions N K shows version K of message N):", *rows]))
+
+
 def status_text(controller: ChatController, *, workspace: str | None = None, namespace: str | None = None) -> str:
     """Where the chat goes and with which settings; the workspace lines only when the chat has one."""
     p = controller.params
@@ -74,6 +105,7 @@ def status_text(controller: ChatController, *, workspace: str | None = None, nam
         f"status: {controller.status}" + (f" — {controller.status_message}" if controller.status_message else ""),
         *(f"{name}: {p[name]}" for name in SPECS),
         f"system_prompt: {p['system_prompt'] or '(none)'}",
+        f"context: {usage_text(controller.context_used, controller.context_window)} (overflow: {controller.overflow})",
         f"messages: {len(controller.messages)}",
     ]
     return "\n".join(lines)

@@ -16,7 +16,7 @@ import traitlets
 from . import params as P
 from . import transcript as T
 from .coalesce import DeltaCoalescer
-from .controller import Connected, Delta, Event, MessagesChanged, StatusChanged
+from .controller import Connected, Delta, Event, MessagesChanged, Notice, ReplyReset, StatusChanged
 from .errors import ChatError
 from .face import NotebookFace
 from .panes import COMPARABLE, PARAMS, ComparePane, build_panes, pane_settings
@@ -52,6 +52,7 @@ class CompareWidget(NotebookFace):
         grid: dict[str, list[Any]] | None = None,
         chat_id: str | None = None,
         history: str = "restore",
+        overflow: str = "truncate",
     ) -> None:
         values = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens,
                   "system_prompt": system_prompt, "model": model, "workspace": workspace}
@@ -70,7 +71,7 @@ class CompareWidget(NotebookFace):
         self.namespace = namespace
         self._panes: list[ComparePane] = build_panes(  # each controller checks its parameters here
             settings, workspace=fixed.get("workspace"), namespace=namespace, context=context, kubeconfig=kubeconfig,
-            base_url=base_url, api_key=api_key, model=fixed.get("model"), params=params)
+            base_url=base_url, api_key=api_key, model=fixed.get("model"), params=params, overflow=overflow)
         self._coalescers = [DeltaCoalescer(self._delta_sender(p.index)) for p in self._panes]
         self._splices = [MessageSplices() for _ in self._panes]
         shared = {k: v for k, v in fixed.items() if v is not None}
@@ -78,6 +79,7 @@ class CompareWidget(NotebookFace):
                          panes_state=[self._pane_state(p) for p in self._panes])
         self.on_msg(self._on_browser_message)
         for pane in self._panes:
+            pane.on_setting_changed = self._setting_changed
             pane.controller.subscribe(lambda event, pane=pane: self._on_event(pane, event))
             pane.controller.connect()
 
@@ -86,6 +88,13 @@ class CompareWidget(NotebookFace):
     def panes(self) -> list[ComparePane]:
         """The open panes, in order."""
         return [p for p in self._panes if not p.closed]
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until every open pane's model is known (``pane.model`` filled), or raise the first pane's
+        connection error. ``timeout`` bounds the whole wait."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for pane in self.panes:
+            pane.wait_ready(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def send(self, text: str) -> None:  # type: ignore[override]  # anywidget's send(content) is for custom messages
         """Send ``text`` to every open pane; returns at once while the replies stream."""
@@ -101,8 +110,7 @@ class CompareWidget(NotebookFace):
 
         A pane whose reply failed contributes its partial text (the error is in its last message, and shown in its
         pane); only if every pane failed is ChatError raised, since then there is nothing to compare."""
-        for pane in self.panes:
-            pane.controller.wait_ready(timeout)
+        self.wait_ready(timeout)
         self.send(text)
         if not self.wait(timeout):
             self.stop()
@@ -186,9 +194,7 @@ class CompareWidget(NotebookFace):
     def _transcript(self) -> dict[str, Any]:
         panes = []
         for pane in self._panes:
-            c = pane.controller
-            saved = T.build(c.messages, model=c.model, params=c.params, workspace=pane.workspace,
-                            namespace=self.namespace)
+            saved = T.of_conversation(pane.controller, workspace=pane.workspace, namespace=self.namespace)
             panes.append({**saved, "label": pane.label, "setting": pane.setting, "closed": pane.closed})
         return {"version": T.SCHEMA_VERSION, "kind": KIND, "compared": list(self.compared), "panes": panes}
 
@@ -243,8 +249,14 @@ class CompareWidget(NotebookFace):
             "index": pane.index, "label": pane.label, "setting": pane.setting,
             "streaming_index": streaming_index, "status": "closed" if pane.closed else c.status,
             "status_message": c.status_message, "model": c.model or "", "endpoint_host": c.endpoint_host,
-            "closed": pane.closed,
+            "closed": pane.closed, "context_window": c.context_window, "context_used": c.context_used,
         }
+
+    def _setting_changed(self, pane: ComparePane) -> None:
+        """A pane's own setting changed from Python: its header shows the new label, the notebook keeps it."""
+        self._update_pane(pane)
+        if not pane.controller.generating:
+            self._persist()
 
     def _update_pane(self, pane: ComparePane, **changes: Any) -> None:
         with self._lock:
@@ -256,7 +268,10 @@ class CompareWidget(NotebookFace):
     def _on_event(self, pane: ComparePane, event: Event) -> None:
         with self._lock:
             if isinstance(event, Delta):
-                self._coalescers[pane.index].push(event.index, event.offset, event.text)
+                self._coalescers[pane.index].push(event.index, event.offset, event.text, event.part)
+            elif isinstance(event, ReplyReset):  # the answer so far was thinking: the pane redraws the reply whole
+                self._coalescers[pane.index].flush()
+                self._send_sync(pane.index, event.index, event.text, event.reasoning)
             elif isinstance(event, MessagesChanged):
                 self._coalescers[pane.index].flush()  # the last tokens go before the commit that ends the stream
                 splice = self._splices[pane.index].change(event.messages, event.streaming_index)
@@ -268,6 +283,8 @@ class CompareWidget(NotebookFace):
                     self._persist()  # once every pane has finished its turn (or on clear, restore)
             elif isinstance(event, (StatusChanged, Connected)):
                 self._update_pane(pane)
+            elif isinstance(event, Notice):
+                self._notice(f"{pane.label}: {event.text}", event.level, pane=pane.index)
 
     def _send_snapshot(self, pane: Any) -> None:
         indices = [pane] if isinstance(pane, int) and 0 <= pane < len(self._panes) else range(len(self._panes))
@@ -276,11 +293,16 @@ class CompareWidget(NotebookFace):
                 NotebookFace.send(self, {**self._splices[i].snapshot(), "pane": i})
 
     def _delta_sender(self, index: int):
-        def send(reply_index: int, offset: int, text: str) -> None:
+        def send(reply_index: int, offset: int, text: str, part: str) -> None:
             NotebookFace.send(self, {"type": "delta", "pane": index, "index": reply_index, "offset": offset,
-                                     "text": text})
-            self._splices[index].streamed(reply_index, offset, text)
+                                     "text": text, **({"part": part} if part != "answer" else {})})
+            if part == "answer":  # the views hold the answer so far: the finished reply need not carry it again
+                self._splices[index].streamed(reply_index, offset, text)
         return send
+
+    def _send_sync(self, pane: int, index: int, text: str, reasoning: str) -> None:
+        NotebookFace.send(self, {"type": "sync", "pane": pane, "index": index, "text": text, "reasoning": reasoning})
+        self._splices[pane].streamed(index, 0, text)
 
     # -- browser → panes -----------------------------------------------------------------------------------------
     def _on_browser_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
@@ -296,6 +318,8 @@ class CompareWidget(NotebookFace):
                     self._pane(pane_index).stop()
             elif kind == "regenerate":
                 self._pane(pane_index).regenerate()
+            elif kind == "select_version":
+                self._pane(pane_index).select(content.get("index"), content.get("version"))
             elif kind == "close_pane":
                 self.close_pane(pane_index)
             elif kind == "continue_with":
@@ -307,9 +331,9 @@ class CompareWidget(NotebookFace):
             elif self._face_message(kind, content):
                 pass
             elif kind == "sync_request":
-                index, text = self._pane(pane_index).controller.streaming_text()
+                index, text, reasoning = self._pane(pane_index).controller.streaming_parts()
                 if index >= 0:
-                    NotebookFace.send(self, {"type": "sync", "pane": pane_index, "index": index, "text": text})
+                    self._send_sync(pane_index, index, text, reasoning)
         except Exception as exc:  # a refused action is shown in the widget, never lost in the kernel log
             self._notice(str(exc), "error", **({"pane": pane_index} if isinstance(pane_index, int) else {}))
 

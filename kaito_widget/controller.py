@@ -12,14 +12,21 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from collections.abc import Iterator
-from typing import Any, Callable
-
-import openai
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import api_modes
 from . import params as P
-from .errors import BusyError, ChatError
-from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model
+from . import stream_parts as S
+from .context_window import Usage, check_overflow, left_out_note, message_chars, plan_request, \
+    prompt_tokens_from_error, window_from_error
+from .conversation_tree import ROOT, ConversationTree
+from .errors import BusyError, ChatError, StillConnecting
+from .reply import ANSWER, REASONING, Reply
+from .transcript import reasoning_markdown
+from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model, tokenize
+
+if TYPE_CHECKING:  # the SDK loads on the connect thread, not at `import kaito_widget` (see transport.py)
+    import openai
 
 
 # -- events the faces subscribe to -------------------------------------------------------------------------------
@@ -37,8 +44,19 @@ class GenerationStarted:
 @dataclass(frozen=True)
 class Delta:
     index: int
-    offset: int  # code points generated before ``text``
+    offset: int  # code points of this part generated before ``text``
     text: str
+    part: str = ANSWER  # "answer" | "reasoning" (the model's thinking, shown apart and never sent back)
+
+
+@dataclass(frozen=True)
+class ReplyReset:
+    """The reply so far is now this: what streamed as the answer was thinking (a chat template that opened
+    ``<think>`` in the prompt). Views redraw it whole; later deltas continue from these lengths."""
+
+    index: int
+    text: str
+    reasoning: str
 
 
 @dataclass(frozen=True)
@@ -59,9 +77,18 @@ class Connected:
     endpoint_host: str
     api_mode: str = "chat"  # chat | completions | legacy (see api_modes.py)
     models: tuple[str, ...] = ()  # everything GET /models lists: the base model and its LoRA adapters
+    context_window: int | None = None  # the model's window in tokens, when the server says
 
 
-Event = StatusChanged | GenerationStarted | Delta | MessagesChanged | ParamChanged | Connected
+@dataclass(frozen=True)
+class Notice:
+    """A one-off note for the user (e.g. a parameter lowered to fit the model); not part of the transcript."""
+
+    text: str
+    level: str = "info"  # info | error
+
+
+Event = StatusChanged | GenerationStarted | Delta | ReplyReset | MessagesChanged | ParamChanged | Connected | Notice
 Listener = Callable[[Event], None]
 # Finds the endpoint, reporting progress (e.g. "waiting for the model to load") and giving up when cancel is set.
 EndpointResolver = Callable[[Callable[[str], None], threading.Event], Endpoint]
@@ -73,35 +100,6 @@ STOP_GRACE_S = 1.0
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass
-class _Generation:
-    """Book-keeping for the one reply being generated."""
-
-    index: int
-    stop_requested: threading.Event
-    done: threading.Event
-    stream: Any = None  # the openai Stream, closed by stop() to end the HTTP response
-    text: str = ""
-    length: int = 0  # code points in ``text``
-    chunks: int = 0  # content chunks received: the token count when the server sends no usage
-    started: float = 0.0  # perf_counter() when the request went out
-    first_token: float | None = None
-    finalized: bool = False
-
-    def stats(self, usage_tokens: int | None = None, finish_reason: str | None = None) -> dict[str, Any]:
-        tokens = usage_tokens if usage_tokens is not None else self.chunks
-        end = time.perf_counter()
-        ttft = (self.first_token - self.started) * 1000 if self.first_token is not None else None
-        duration = end - self.first_token if self.first_token is not None else None
-        tps = tokens / duration if duration and tokens > 0 else None
-        return {
-            "ttft_ms": round(ttft, 1) if ttft is not None else None,
-            "completion_tokens": tokens,
-            "tokens_per_s": round(tps, 1) if tps is not None else None,
-            "finish_reason": finish_reason,
-        }
 
 
 class ChatController:
@@ -118,6 +116,7 @@ class ChatController:
         top_p: float = P.DEFAULTS["top_p"],
         max_tokens: int = P.DEFAULTS["max_tokens"],
         system_prompt: str | None = None,
+        overflow: str = "truncate",
     ) -> None:
         if (base_url is None) == (resolver is None):
             raise ValueError("Give exactly one of base_url or resolver.")
@@ -131,15 +130,19 @@ class ChatController:
             "max_tokens": P.validate("max_tokens", max_tokens),
             "system_prompt": P.validate("system_prompt", system_prompt) or None,
         }
+        self._overflow = check_overflow(overflow)
+        self._windows: dict[str, int] = {}  # context window per model id, from GET /models or a context error
+        self._usage: Usage | None = None  # the last reply's usage: the header's count and the token estimate's rate
+        self._tokenize_supported = True  # vLLM's POST /tokenize; off after a 404
         self._requested_model = model
         self._model: str | None = model
         self._endpoint: Endpoint | None = None
         self._client: openai.OpenAI | None = None
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
-        self._messages: list[dict[str, Any]] = []
-        self._cleared: list[dict[str, Any]] | None = None  # what clear() removed, until the next turn
-        self._generation: _Generation | None = None
+        self._tree = ConversationTree()  # every version of every message; the visible path is the conversation
+        self._cleared: ConversationTree | None = None  # what clear() removed, until the next turn
+        self._generation: Reply | None = None
         self._status = "connecting"
         self._status_message = "Connecting…"
         self._ready = threading.Event()
@@ -163,9 +166,26 @@ class ChatController:
             listener(event)
 
     @property
+    def _messages(self) -> list[dict[str, Any]]:
+        """The visible conversation (the tree's selected path): what the model sees next."""
+        return self._tree.messages()
+
+    @property
     def messages(self) -> list[dict[str, Any]]:
+        """The visible conversation; a message that has other versions says which it is (``version`` k of
+        ``versions`` n, 1-based)."""
         with self._lock:
-            return _copy_messages(self._messages)
+            return self._visible()
+
+    def _visible(self, upto: int | None = None) -> list[dict[str, Any]]:
+        """Copies of the visible messages before ``upto``, with their version numbers (caller holds the lock)."""
+        out = []
+        for message, k, n in self._tree.visible()[:upto]:
+            copy = _copy_messages([message])[0]
+            if n > 1:
+                copy.update(version=k, versions=n)
+            out.append(copy)
+        return out
 
     @property
     def status(self) -> str:
@@ -196,10 +216,16 @@ class ChatController:
         return self._cleared is not None
 
     def streaming_text(self) -> tuple[int, str]:
-        """(index, text so far) of the reply being generated, or (-1, "") when idle: lets a new view catch up."""
+        """(index, answer so far) of the reply being generated, or (-1, "") when idle."""
+        index, text, _ = self.streaming_parts()
+        return index, text
+
+    def streaming_parts(self) -> tuple[int, str, str]:
+        """(index, answer so far, reasoning so far) of the reply being generated, or (-1, "", "") when idle: lets
+        a new view catch up."""
         with self._lock:
             gen = self._generation
-            return (gen.index, gen.text) if gen else (-1, "")
+            return (gen.index, gen.text, gen.reasoning) if gen else (-1, "", "")
 
     def _set_status(self, status: str, message: str = "") -> None:
         with self._lock:
@@ -214,10 +240,19 @@ class ChatController:
         with self._lock:
             return dict(self._params)
 
+    def validate_param(self, name: str, value: Any) -> Any:
+        """``value`` checked for ``name``: its range, and for max_tokens the model's context window once known."""
+        value = P.validate(name, value)
+        window = self.context_window
+        if name == "max_tokens" and window is not None and value > window:
+            raise P.ParameterError(f"max_tokens must be at most the model's context window, {window} tokens; "
+                                   f"got {value}.")
+        return value
+
     def set_param(self, name: str, value: Any) -> Any:
         """Validate and set a sampling parameter (raises ParameterError naming the range; the old value stays)."""
         name = P.canonical_name(name)
-        value = P.validate(name, value)
+        value = self.validate_param(name, value)
         if name == "system_prompt":
             value = value or None
         with self._lock:
@@ -243,7 +278,41 @@ class ChatController:
 
     def _connected_event(self) -> Connected:
         assert self._endpoint is not None and self._model is not None
-        return Connected(self._model, self._endpoint.display_host, self._mode, self._models)
+        return Connected(self._model, self._endpoint.display_host, self._mode, self._models, self.context_window)
+
+    # -- the context window ------------------------------------------------------------------------------------------
+    @property
+    def context_window(self) -> int | None:
+        """The model's context window in tokens when the server says (vLLM's ``max_model_len``), else None."""
+        return self._windows.get(self._model or "")
+
+    @property
+    def context_used(self) -> int | None:
+        """Tokens the last reply's request used, prompt and reply together (from its ``usage``), else None."""
+        return self._usage.total if self._usage else None
+
+    @property
+    def overflow(self) -> str:
+        return self._overflow
+
+    def _fit_max_tokens(self) -> None:
+        """A max_tokens above the window (given before it was known) is lowered to it, with a notice."""
+        window, asked = self.context_window, self._params["max_tokens"]
+        if window is None or asked <= window:
+            return
+        with self._lock:
+            self._params["max_tokens"] = window
+        self._emit(ParamChanged("max_tokens", window))
+        self._emit(Notice(f"max_tokens {asked} is more than {self._model}'s context window of {window} tokens: "
+                          f"lowered to {window}. Each reply gets the room the conversation leaves."))
+
+    def _count_tokens(self, messages: list[dict[str, Any]], model: str) -> int | None:
+        """The server's count of a prompt (vLLM's /tokenize), or None where it has none (then we estimate)."""
+        if not self._tokenize_supported or self._mode != "chat" or self._endpoint is None:
+            return None
+        count, supported = tokenize(self._endpoint, model, messages)
+        self._tokenize_supported = supported
+        return count
 
     @property
     def api_mode(self) -> str:
@@ -267,6 +336,8 @@ class ChatController:
     def _connect(self) -> None:
         self._set_status("connecting", "Connecting…")
         try:
+            import openai  # the first use: here, on the connect thread, not in the cell that made the widget
+
             endpoint = self._resolver(lambda message: self._set_status("connecting", message), self._cancel)
             client = endpoint.make_client()
             models: list = []
@@ -284,21 +355,27 @@ class ChatController:
             self._connect_error = error
             self._set_status("error", str(error))
         else:
+            windows = {m.id: m.max_model_len for m in models if m.max_model_len}
+            windows.update({m.id: windows[m.parent] for m in models if m.id not in windows and m.parent in windows})
             with self._lock:
                 self._endpoint, self._client, self._model = endpoint, client, model
                 self._mode, self._models = endpoint.api_mode, tuple(m.id for m in models)
+                self._windows = windows
                 self._connect_error = None
             self._emit(self._connected_event())
+            self._fit_max_tokens()
             self._set_status("ready", "")
         finally:
             self._ready.set()
 
     def wait_ready(self, timeout: float | None = None) -> None:
-        """Block until connected; raise ChatError with the reason if connecting failed."""
+        """Block until connected (the model is known); raise ChatError with the reason if connecting failed, and
+        StillConnecting (a ChatError and a TimeoutError) if ``timeout`` seconds pass first."""
         if self._connecting is None:
             self.connect()
         if not self._ready.wait(timeout):
-            raise ChatError("Still connecting to the model server; try again in a moment.")
+            raise StillConnecting(f"Still connecting to the model server after {timeout:g} s: "
+                                  f"{self._status_message or 'no answer yet'}. Try again in a moment.")
         if self._client is None:
             raise self._connect_error or ChatError(self._status_message or "Not connected.")
 
@@ -310,20 +387,65 @@ class ChatController:
         with self._lock:
             self._check_can_generate()
             self._cleared = None
-            self._messages.append({"role": "user", "content": text, "created": _now()})
-            gen = self._new_generation()
+            node = self._tree.append({"role": "user", "content": text, "created": _now()})
+            gen = self._new_generation(node.id)
         return self._start(gen)
 
     def regenerate(self) -> int:
-        """Drop the last reply and generate it again."""
+        """Generate the last reply again; the previous reply stays as another version of it."""
         with self._lock:
             self._check_can_generate()
-            if self._messages and self._messages[-1]["role"] == "assistant":
-                self._messages.pop()
-            if not self._messages:
+            path = self._tree.path()
+            if not path:
                 raise ChatError("Nothing to regenerate: the conversation is empty.")
-            gen = self._new_generation()
+            parent = path[-1].parent if path[-1].message["role"] == "assistant" else path[-1].id
+            self._tree.end_at(parent)
+            gen = self._new_generation(parent)
         return self._start(gen)
+
+    def edit(self, index: int, text: str) -> int:
+        """Send ``text`` as a new version of the user message at ``index`` of ``messages`` and generate a reply
+        from there (the conversation before it is the context); the old version and what followed it are kept.
+        Returns at once, like ``send``; the reply's index is returned."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("Type a message first: the edited text is empty.")
+        with self._lock:
+            self._check_can_generate()
+            path = self._tree.path()
+            self._check_index(index, len(path))
+            if path[index].message["role"] != "user":
+                raise ValueError(f"Message {index} is the assistant's reply: only your own messages can be edited "
+                                 "(regenerate() gives a reply another version).")
+            self._cleared = None
+            node = self._tree.add(path[index].parent, {"role": "user", "content": text, "created": _now()})
+            gen = self._new_generation(node.id)
+        return self._start(gen)
+
+    def versions(self, index: int) -> list[dict[str, Any]]:
+        """Every version of the message at ``index`` of ``messages``, oldest first (copies)."""
+        with self._lock:
+            self._check_index(index, len(self._tree.path()))
+            _, siblings = self._tree.siblings(index)
+            return _copy_messages([n.message for n in siblings])
+
+    def select(self, index: int, version: int) -> None:
+        """Show version ``version`` (0-based, as in ``versions(index)``) of the message at ``index``, and the
+        conversation that followed it; that is what the model sees next."""
+        with self._lock:
+            self._check_can_generate()
+            self._check_index(index, len(self._tree.path()))
+            count = len(self._tree.siblings(index)[1])
+            if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version < count:
+                raise ValueError(f"Message {index} has versions 0 to {count - 1}; got {version!r}.")
+            self._tree.select(index, version)
+            messages = self._visible()
+        self._emit(MessagesChanged(messages, -1))
+
+    @staticmethod
+    def _check_index(index: Any, length: int) -> None:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < length:
+            raise ValueError(f"There is no message {index!r}: the conversation has messages 0 to {length - 1}."
+                             if length else "The conversation is empty.")
 
     def _check_can_generate(self) -> None:
         if self._closed:
@@ -331,15 +453,16 @@ class ChatController:
         if self._generation is not None:
             raise BusyError("A reply is still being generated: wait for it, or stop it first.")
 
-    def _new_generation(self) -> _Generation:
-        """Reserve the generation slot (caller holds the lock)."""
-        self._generation = _Generation(len(self._messages), threading.Event(), threading.Event())
+    def _new_generation(self, parent: int) -> Reply:
+        """Reserve the generation slot for a reply under node ``parent``, the end of the visible path (caller holds
+        the lock)."""
+        self._generation = Reply(len(self._tree.path()), parent=parent, tree=self._tree)
         return self._generation
 
-    def _start(self, gen: _Generation) -> int:
+    def _start(self, gen: Reply) -> int:
         """Announce the new reply and start its worker (outside the lock: listeners may take their own locks)."""
         with self._lock:
-            messages = _copy_messages(self._messages[: gen.index])
+            messages = self._visible(gen.index)
         self._emit(MessagesChanged(messages, gen.index))
         self._emit(GenerationStarted(gen.index))
         self._set_status("generating", "")
@@ -352,7 +475,8 @@ class ChatController:
         return gen is None or gen.done.wait(timeout)
 
     def ask(self, text: str, timeout: float | None = None) -> str:
-        """Send ``text`` and block until the reply is complete; return its text (raise ChatError if it failed)."""
+        """Send ``text`` and block until the reply is complete; return its answer (without the model's thinking,
+        which is in ``messages[-1]["reasoning"]``); raise ChatError if it failed."""
         index = self.send(text)
         if not self.wait(timeout):
             self.stop()
@@ -378,15 +502,15 @@ class ChatController:
             except Exception:  # closing from another thread may race with the worker; the worker copes
                 pass
         if not gen.done.wait(STOP_GRACE_S):
-            self._finalize(gen, error=None, stopped=True, stats=gen.stats())
+            self._finalize(gen, error=None, stopped=True)
 
     def clear(self) -> None:
         """Empty the conversation; ``undo_clear()`` brings it back until the next message is sent."""
         self.stop()
         with self._lock:
-            if self._messages:
-                self._cleared = self._messages
-            self._messages = []
+            if len(self._tree):
+                self._cleared = self._tree
+            self._tree = ConversationTree()
             messages: list[dict[str, Any]] = []
         self._emit(MessagesChanged(messages, -1))
 
@@ -395,20 +519,37 @@ class ChatController:
         with self._lock:
             if self._cleared is None or self._generation is not None:
                 return False
-            self._messages, self._cleared = self._cleared + self._messages, None
-            messages = _copy_messages(self._messages)
+            if len(self._tree):  # something was loaded since: keep it, after what was cleared
+                for message in self._tree.messages():
+                    self._cleared.append(message)
+            self._tree, self._cleared = self._cleared, None
+            messages = self._visible()
         self._emit(MessagesChanged(messages, -1))
         return True
 
-    def load_history(self, messages: list[dict[str, Any]]) -> None:
-        """Replace the transcript with checked, restored turns (see transcript.parse); they are context from now on."""
+    def load_history(self, messages: list[dict[str, Any]], tree: ConversationTree | None = None) -> None:
+        """Replace the transcript with checked, restored turns (see transcript.parse); they are context from now on.
+        ``tree`` (with every version) wins over ``messages`` (one branch) when given."""
         with self._lock:
             if self._generation is not None:
                 raise BusyError("A reply is still being generated: stop it before loading a transcript.")
-            self._messages = _copy_messages(messages)
+            if tree is None:  # version numbers describe where a message stood, not what it is
+                chain = [{k: v for k, v in m.items() if k not in ("version", "versions")} for m in messages]
+                tree = ConversationTree.from_messages(_copy_messages(chain))
+            self._tree = tree
             self._cleared = None
-            copy = _copy_messages(self._messages)
+            copy = self._visible()
         self._emit(MessagesChanged(copy, -1))
+
+    def saved_tree(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The conversation as saved (transcript version 2): the visible messages, then every other version, each
+        with its node ``id`` and ``parent`` (None for a first message); parents come before children."""
+        with self._lock:
+            def entry(node: Any) -> dict[str, Any]:
+                return {**_copy_messages([node.message])[0], "id": node.id,
+                        "parent": None if node.parent == ROOT else node.parent}
+
+            return [entry(n) for n in self._tree.path()], [entry(n) for n in self._tree.off_path()]
 
     def close(self) -> None:
         """End the session (``/quit``): stop any reply or wait for a workspace; further sends are refused."""
@@ -419,7 +560,8 @@ class ChatController:
             self._closed = True
 
     def history(self, upto: int | None = None) -> list[dict[str, str]]:
-        """What goes to the model: the system prompt, then every turn before ``upto`` (role and content only).
+        """What goes to the model: the system prompt, then every turn before ``upto`` (role and content only: the
+        model's earlier thinking is never sent back, as the reasoning models' chat templates expect).
 
         A turn whose reply failed before producing any text is left out, so roles keep alternating (several chat
         templates reject two user messages in a row); a partial reply (stopped or broken off) is kept.
@@ -438,41 +580,70 @@ class ChatController:
         return out
 
     # -- the worker --------------------------------------------------------------------------------------------------
-    def _generate(self, gen: _Generation) -> None:
-        usage_tokens: int | None = None
-        finish: str | None = None
+    def _generate(self, gen: Reply) -> None:
         error: str | None = None
+        splitter = S.ThinkSplitter()
         try:
             self._ensure_connected()
             gen.started = time.perf_counter()
-            for piece in self._pieces(gen):
+            for raw in self._parts(gen):
                 if gen.stop_requested.is_set():
                     break
-                usage_tokens = piece.usage_tokens if piece.usage_tokens is not None else usage_tokens
-                finish = piece.finish_reason or finish
-                if piece.text:
-                    self._append(gen, piece.text)
+                for part in splitter.feed(raw):
+                    self._apply(gen, part)
         except Exception as exc:
             if not gen.stop_requested.is_set():  # closing the stream on stop() raises here; that is not an error
                 error = str(exc) if isinstance(exc, ChatError) else error_text(exc)
-        self._finalize(gen, error=error, stopped=gen.stop_requested.is_set(), stats=gen.stats(usage_tokens, finish))
+                if window_from_error(error) and self._overflow == "error":
+                    error += (" The conversation no longer fits the model's context window: Clear it, lower "
+                              "max_tokens, or use overflow='truncate' to leave the oldest turns out.")
+        for part in splitter.end():  # text held back as a possible tag is text after all; a broken reply keeps it
+            self._apply(gen, part)
+        if gen.prompt_tokens is not None and gen.usage_tokens is not None and gen.plan is not None:
+            # the thinking counts in completion_tokens, so its characters count in the rate too
+            chars = message_chars(gen.plan.messages) + len(gen.text) + len(gen.reasoning)
+            with self._lock:
+                self._usage = Usage(gen.prompt_tokens, gen.usage_tokens, chars)
+        self._finalize(gen, error=error, stopped=gen.stop_requested.is_set())
 
-    def _pieces(self, gen: _Generation) -> Iterator[api_modes.Piece]:
+    def _apply(self, gen: Reply, part: S.Part) -> None:
+        if isinstance(part, S.AnswerText):
+            self._append(gen, ANSWER, part.text)
+        elif isinstance(part, S.ReasoningText):
+            self._append(gen, REASONING, part.text)
+        elif isinstance(part, S.Usage):
+            gen.usage_tokens = part.completion_tokens
+            gen.prompt_tokens = part.prompt_tokens if part.prompt_tokens is not None else gen.prompt_tokens
+        elif isinstance(part, S.Finish):
+            gen.finish_reason = part.reason
+        elif isinstance(part, S.AnswerWasReasoning):
+            with self._lock:
+                if gen.finalized:
+                    return
+                gen.answer_was_reasoning()
+                reset = ReplyReset(gen.index, gen.text, gen.reasoning)
+            self._emit(reset)
+
+    def _parts(self, gen: Reply) -> Iterator[S.Part]:
         """Stream the reply in the current API mode; before anything arrived, fall back to an older API."""
         while True:
             produced = False
             try:
-                for piece in self._stream_in_mode(gen):
+                for part in self._stream_in_mode(gen):
                     produced = True
-                    yield piece
+                    yield part
                 return
             except Exception as exc:
+                import openai
+
                 if produced or gen.stop_requested.is_set():
                     raise
                 if isinstance(exc, openai.BadRequestError) and self._usage_supported and "stream_options" in \
                         error_text(exc):
                     self._usage_supported = False  # older servers: count the chunks instead
                     continue
+                if isinstance(exc, openai.BadRequestError) and self._learn_from_context_error(gen, error_text(exc)):
+                    continue  # the server's own count says the request was too long: leave out more, once
                 nxt = api_modes.fallback_for(self._mode, exc)
                 if nxt is None:
                     raise
@@ -480,12 +651,37 @@ class ChatController:
                     self._mode = nxt
                 self._emit(self._connected_event())  # the header says which API is in use
 
-    def _stream_in_mode(self, gen: _Generation) -> Iterator[api_modes.Piece]:
+    def _learn_from_context_error(self, gen: Reply, text: str) -> bool:
+        """vLLM refused the request as longer than the window: remember the window (and the prompt's real token
+        count, for the estimate); True when the request should be retried with more turns left out."""
+        window = window_from_error(text)
+        if window is None or gen.plan is None:
+            return False
+        prompt = prompt_tokens_from_error(text)
+        with self._lock:
+            first_time = (self._model or "") not in self._windows
+            self._windows.setdefault(self._model or "", window)
+            if prompt is not None:
+                self._usage = Usage(prompt, 0, message_chars(gen.plan.messages))
+        if first_time:
+            self._emit(self._connected_event())
+        if self._overflow != "truncate" or gen.context_retried:
+            return False  # overflow="error", or this was already the retry
+        gen.context_retried = True
+        gen.leave_out_at_least = gen.plan.turns_left_out + 1
+        return True
+
+    def _stream_in_mode(self, gen: Reply) -> Iterator[S.Part]:
         with self._lock:
             params, model, client, endpoint = dict(self._params), self._model, self._client, self._endpoint
+            usage = self._usage
         assert client is not None and endpoint is not None and model is not None
-        req = api_modes.Request(model, self.history(gen.index), params["temperature"], params["top_p"],
-                                params["max_tokens"], self._usage_supported)
+        window = self.context_window if self._overflow == "truncate" else None
+        gen.plan = plan_request(self.history(gen.index), window=window, max_tokens=params["max_tokens"],
+                                count=lambda messages: self._count_tokens(messages, model), usage=usage,
+                                leave_out_at_least=gen.leave_out_at_least)
+        req = api_modes.Request(model, gen.plan.messages, params["temperature"], params["top_p"],
+                                gen.plan.max_tokens, self._usage_supported)
 
         def on_stream(stream: Any) -> None:
             gen.stream = stream
@@ -509,19 +705,14 @@ class ChatController:
                 raise self._connect_error or ChatError(self._status_message)
             self._set_status("generating", "")
 
-    def _append(self, gen: _Generation, piece: str) -> None:
+    def _append(self, gen: Reply, part: str, text: str) -> None:
         with self._lock:
             if gen.finalized:
                 return
-            if gen.first_token is None:
-                gen.first_token = time.perf_counter()
-            gen.chunks += 1
-            offset = gen.length
-            gen.text += piece
-            gen.length += len(piece)
-        self._emit(Delta(gen.index, offset, piece))
+            offset = gen.add(part, text)
+        self._emit(Delta(gen.index, offset, text, part))
 
-    def _finalize(self, gen: _Generation, *, error: str | None, stopped: bool, stats: dict[str, Any]) -> None:
+    def _finalize(self, gen: Reply, *, error: str | None, stopped: bool) -> None:
         """Commit the reply to the transcript exactly once, whoever gets here first (worker or stop())."""
         with self._lock:
             if gen.finalized:
@@ -529,19 +720,19 @@ class ChatController:
             gen.finalized = True
             reply = {
                 "role": "assistant",
-                "content": gen.text,
+                **gen.message_fields(),
                 "created": _now(),
                 "model": self._model,
                 "params": {k: v for k, v in self._params.items() if k != "system_prompt"},
                 "error": error,
                 "stopped": stopped,
-                "stats": stats,
+                "stats": gen.stats(),
             }
             if self._generation is gen:
                 self._generation = None
-            if gen.index == len(self._messages):  # not cleared meanwhile
-                self._messages.append(reply)
-            messages = _copy_messages(self._messages)
+            if gen.tree is self._tree and self._tree.contains(gen.parent):  # not cleared meanwhile
+                self._tree.add(gen.parent, reply)
+            messages = self._visible()
         try:
             self._emit(MessagesChanged(messages, -1))
             self._set_status("ready", "")
@@ -550,18 +741,25 @@ class ChatController:
 
     # -- export ------------------------------------------------------------------------------------------------------
     def to_markdown(self) -> str:
-        """The conversation as Markdown: a heading per turn, errors and stops noted."""
+        """The visible conversation as Markdown: a heading per turn, errors, stops and other versions noted."""
         with self._lock:
-            messages = _copy_messages(self._messages)
+            messages = self._visible()
             system = self._params["system_prompt"]
         lines = [f"# Chat with {self._model or 'model'}", ""]
         if system:
             lines += ["**System prompt:** " + system, ""]
         for m in messages:
             who = {"user": "You", "assistant": "Assistant", "system": "System"}.get(m["role"], m["role"])
-            lines += [f"### {who}", "", m["content"] or "", ""]
+            version = f" (version {m['version']} of {m['versions']})" if m.get("versions") else ""
+            lines += [f"### {who}{version}", ""]
+            if m.get("reasoning"):
+                lines += [reasoning_markdown(m["reasoning"], (m.get("stats") or {}).get("reasoning_ms")), ""]
+            lines += [m["content"] or "", ""]
             if m.get("stopped"):
                 lines += ["*(stopped)*", ""]
+            left_out = (m.get("stats") or {}).get("turns_left_out")
+            if left_out:
+                lines += [f"*({left_out_note(left_out, self.context_window)})*", ""]
             if m.get("error"):
                 lines += [f"> **Error:** {m['error']}", ""]
         return "\n".join(lines).rstrip() + "\n"

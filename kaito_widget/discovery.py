@@ -23,7 +23,7 @@ import urllib3
 
 from .cluster import ClusterAccess, load_cluster
 from .errors import ClusterError, Forbidden, WorkspaceNotFound, WorkspaceNotReady
-from .transport import DEFAULT_TIMEOUT, Endpoint
+from .transport import Endpoint, default_timeout
 
 GROUP = "kaito.sh"
 VERSIONS = ("v1beta1", "v1alpha1")  # newest first
@@ -206,7 +206,7 @@ class Kaito:
             return Endpoint(f"http://{host}:{port}/v1", label=f"{label} (LoadBalancer)")
         base = (f"{self.access.server}/api/v1/namespaces/{info.namespace}/services/"
                 f"{info.service}:{port}/proxy/v1")
-        return Endpoint(base, http_client=self.access.http_client(DEFAULT_TIMEOUT), label=f"{label} (API proxy)")
+        return Endpoint(base, http_client=self.access.http_client(default_timeout()), label=f"{label} (API proxy)")
 
     # -- errors ----------------------------------------------------------------------------------------------------
     def _call(self, fn: Callable[[], Any], verb: str, resource: str, namespace: str, name: str | None = None) -> Any:

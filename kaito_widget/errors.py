@@ -11,6 +11,10 @@ class BusyError(ChatError):
     """A reply is already streaming: one generation at a time."""
 
 
+class StillConnecting(ChatError, TimeoutError):
+    """``wait_ready(timeout)`` ran out while the model server (or the workspace) was still being reached."""
+
+
 class ClusterError(ChatError):
     """The workspace cannot be reached on the cluster (no kubeconfig, unreachable, forbidden, …)."""
 

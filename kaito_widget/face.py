@@ -140,7 +140,7 @@ class NotebookFace(anywidget.AnyWidget):
         except T.TranscriptError as exc:
             self._notice(f"{where}: the saved transcript could not be restored: {exc}", "error")
             return
-        controller.load_history(loaded.messages)
+        controller.load_history(loaded.messages, tree=loaded.tree)
         for problem in loaded.problems:
             self._notice(f"{where}, while restoring: {problem}.", "error")
 
@@ -161,11 +161,30 @@ class NotebookFace(anywidget.AnyWidget):
 
 
 def _without_messages(transcript: dict[str, Any]) -> dict[str, Any]:
-    """A saved transcript's header: what the views add their messages to (a chat's, or each pane's)."""
-    head = {k: v for k, v in transcript.items() if k != "messages"}
+    """A saved transcript's header: what the views add their messages to (a chat's, or each pane's). The shown
+    messages' node ids (a path: each one's parent is the one before) travel as runs, ``[[first, count], ...]``:
+    a few numbers, however long the conversation."""
+    def head_of(t: dict[str, Any]) -> dict[str, Any]:
+        head = {k: v for k, v in t.items() if k != "messages"}
+        ids = [m.get("id") for m in t.get("messages", [])]
+        if ids and all(isinstance(i, int) for i in ids):
+            head["ids"] = _runs(ids)
+        return head
+
+    head = head_of(transcript)
     if isinstance(head.get("panes"), list):
-        head["panes"] = [{k: v for k, v in p.items() if k != "messages"} for p in head["panes"]]
+        head["panes"] = [head_of(p) for p in head["panes"]]
     return head
+
+
+def _runs(ids: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for i in ids:
+        if runs and runs[-1][0] + runs[-1][1] == i:
+            runs[-1][1] += 1
+        else:
+            runs.append([i, 1])
+    return runs
 
 
 _current_execution = {"msg_id": "", "chats": 0}  # chats created by the execute request running now

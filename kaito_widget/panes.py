@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from . import params as P
 from .controller import ChatController
-from .discovery import workspace_resolver
+from .conversation_tree import from_saved
+from .workspaces import workspace_resolver
 from .errors import ChatError
 from .transport import Endpoint
 
@@ -132,8 +133,15 @@ class SharedResolver:
             listener(message)
 
 
+def _pane_param(name: str) -> property:
+    """A ChatWidget-like parameter attribute of a pane: reads its controller, sets through ``ComparePane.set``."""
+    return property(lambda pane: pane.controller.params[name], lambda pane, value: pane.set(name, value),
+                    doc=f"This pane's {name}; setting it validates it (ValueError naming the range, old value kept).")
+
+
 class ComparePane:
-    """One setting's conversation: ChatWidget-like (send, ask, stop, regenerate, messages, to_markdown…)."""
+    """One setting's conversation, ChatWidget-like: send, ask, stop, regenerate, messages, to_markdown, and the same
+    parameter attributes (temperature, top_p, max_tokens, system_prompt, model), validated the same way."""
 
     def __init__(self, index: int, setting: dict[str, Any], controller: ChatController,
                  connection: dict[str, Any]) -> None:
@@ -143,6 +151,25 @@ class ComparePane:
         self.controller = controller
         self._connection = connection  # how to reach the model again, for to_chat(); never shown or saved
         self.closed = False
+        # Told when this pane's own setting changes (the CompareWidget redraws the pane's header).
+        self.on_setting_changed: Callable[[ComparePane], None] = lambda pane: None
+
+    temperature = _pane_param("temperature")
+    top_p = _pane_param("top_p")
+    max_tokens = _pane_param("max_tokens")
+    system_prompt = _pane_param("system_prompt")
+
+    def set(self, name: str, value: Any) -> None:
+        """Change this pane's ``name`` (a sampling parameter or ``model``) alone. It becomes part of the pane's
+        setting, so its header says how it now differs; a bad value raises ValueError and changes nothing."""
+        if name == "model":
+            value = _check_value("model", value)
+            self.controller.set_model(value)
+        else:
+            value = self.controller.set_param(name, value)
+        self.setting[name] = value
+        self.label = setting_label(self.setting)
+        self.on_setting_changed(self)
 
     def __repr__(self) -> str:
         return f"<ComparePane {self.index}: {self.label}, {len(self.messages)} messages>"
@@ -157,7 +184,12 @@ class ComparePane:
 
     @property
     def model(self) -> str | None:
+        """The model this pane asks (empty until connected, unless given); settable like ``ChatWidget.model``."""
         return self.controller.model
+
+    @model.setter
+    def model(self, value: str) -> None:
+        self.set("model", value)
 
     @property
     def workspace(self) -> str | None:
@@ -170,6 +202,10 @@ class ComparePane:
     def send(self, text: str) -> int:
         return self.controller.send(text)
 
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until this pane's model is known; raise the connection error if connecting failed."""
+        self.controller.wait_ready(timeout)
+
     def ask(self, text: str, timeout: float | None = None) -> str:
         self.controller.wait_ready(timeout)
         return self.controller.ask(text, timeout=timeout)
@@ -181,7 +217,17 @@ class ComparePane:
         self.controller.stop()
 
     def regenerate(self) -> int:
+        """A new reply to the last message; the previous one stays as a version."""
         return self.controller.regenerate()
+
+    def edit(self, index: int, text: str) -> int:
+        return self.controller.edit(index, text)
+
+    def versions(self, index: int) -> list[dict[str, Any]]:
+        return self.controller.versions(index)
+
+    def select(self, index: int, version: int) -> None:
+        self.controller.select(index, version)
 
     def history(self) -> list[dict[str, str]]:
         return self.controller.history()
@@ -198,13 +244,14 @@ class ComparePane:
                 "top_p": p["top_p"], "max_tokens": p["max_tokens"], "system_prompt": p["system_prompt"],
                 "history": "fresh", **kwargs}
         chat = ChatWidget(**args)
-        chat.controller.load_history(self.controller.messages)
+        tree, _ = from_saved(*self.controller.saved_tree())  # every version comes along
+        chat.controller.load_history([], tree=tree)
         return chat
 
 
 def build_panes(settings: list[dict[str, Any]], *, workspace: str | None, namespace: str | None,
                 context: str | None, kubeconfig: str | None, base_url: str | None, api_key: str | None,
-                model: str | None, params: dict[str, Any]) -> list[ComparePane]:
+                model: str | None, params: dict[str, Any], overflow: str = "truncate") -> list[ComparePane]:
     """One pane (with its own controller) per setting; panes on the same workspace share its discovery."""
     resolvers: dict[str, SharedResolver] = {}
     panes = []
@@ -221,6 +268,7 @@ def build_panes(settings: list[dict[str, Any]], *, workspace: str | None, namesp
             controller_args = {"base_url": base_url, "api_key": api_key}
             connection.update(base_url=base_url, api_key=api_key)
         pane_params = {**params, **{k: v for k, v in setting.items() if k in PARAMS}}
-        controller = ChatController(model=setting.get("model", model), **controller_args, **pane_params)
+        controller = ChatController(model=setting.get("model", model), overflow=overflow, **controller_args,
+                                    **pane_params)
         panes.append(ComparePane(index, setting, controller, connection))
     return panes

@@ -14,14 +14,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import params as P
+from .conversation_tree import ConversationTree, from_saved
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: every version of a message is kept (ids and parents); 1: one branch, still read
 ROLES = ("user", "assistant", "system")
 MAX_MESSAGES = 2_000
 MAX_MESSAGE_CHARS = 200_000  # ~50k tokens: more than any reply; a bigger entry is cut, visibly
 MAX_TOTAL_CHARS = 4_000_000
-STAT_FIELDS = {"ttft_ms": float, "completion_tokens": int, "tokens_per_s": float, "finish_reason": str}
-MESSAGE_FIELDS = ("role", "content", "created", "model", "params", "stats", "error", "stopped")
+STAT_FIELDS = {"ttft_ms": float, "reasoning_ms": float, "completion_tokens": int, "tokens_per_s": float,
+               "finish_reason": str, "prompt_tokens": int, "turns_left_out": int}
+OPTIONAL_STATS = ("prompt_tokens", "turns_left_out")  # newer fields: absent from older transcripts, left absent
+MESSAGE_FIELDS = ("role", "content", "reasoning", "created", "model", "params", "stats", "error", "stopped", "id",
+                  "parent")
 
 
 class TranscriptError(ValueError):
@@ -37,14 +41,18 @@ class LoadedTranscript:
     namespace: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     system_prompt: str | None = None
+    tree: ConversationTree | None = None  # every version, when the transcript kept them (version 2)
 
 
 def build(messages: list[dict[str, Any]], *, model: str | None, params: dict[str, Any],
-          workspace: str | None = None, namespace: str | None = None) -> dict[str, Any]:
-    """The saved form of a conversation (schema version 1)."""
+          workspace: str | None = None, namespace: str | None = None,
+          versions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The saved form of a conversation (schema version 2): ``messages`` is the conversation shown, ``versions``
+    every other version of its messages (both with node ``id`` and ``parent``, as ``ChatController.saved_tree``)."""
     return {
         "version": SCHEMA_VERSION,
         "messages": [{k: m.get(k) for k in MESSAGE_FIELDS if k in m} for m in messages],
+        "versions": [{k: m.get(k) for k in MESSAGE_FIELDS if k in m} for m in versions or []],
         "model": model,
         "workspace": workspace,
         "namespace": namespace,
@@ -53,33 +61,38 @@ def build(messages: list[dict[str, Any]], *, model: str | None, params: dict[str
     }
 
 
+def of_conversation(controller: Any, *, workspace: str | None = None, namespace: str | None = None) -> dict[str, Any]:
+    """The saved form of a ChatController's conversation, every version included."""
+    visible, versions = controller.saved_tree()
+    return build(visible, versions=versions, model=controller.model, params=controller.params, workspace=workspace,
+                 namespace=namespace)
+
+
 def parse(data: Any) -> LoadedTranscript:
     """Check an untrusted transcript entry by entry; keep what is sound, say what was not."""
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
         raise TranscriptError("Not a kaito-widget transcript: expected an object with a 'messages' list.")
     problems: list[str] = []
     version = data.get("version")
-    if version != SCHEMA_VERSION:
-        problems.append(f"transcript version {version!r} is not {SCHEMA_VERSION}; read as far as possible")
-    entries = data["messages"]
-    if len(entries) > MAX_MESSAGES:
-        problems.append(f"only the last {MAX_MESSAGES} of {len(entries)} messages were kept")
-        entries = entries[-MAX_MESSAGES:]
-    messages: list[dict[str, Any]] = []
-    total = 0
-    for i, entry in enumerate(entries):
-        message, problem = _message(entry, i)
-        if problem:
-            problems.append(problem)
-        if message is None:
-            continue
-        total += len(message["content"])
-        if total > MAX_TOTAL_CHARS:
-            problems.append(f"messages from #{i + 1} on were dropped: the transcript exceeds {MAX_TOTAL_CHARS} characters")
-            break
-        messages.append(message)
+    if version not in (1, SCHEMA_VERSION):
+        problems.append(f"transcript version {version!r} is not one of 1, {SCHEMA_VERSION}; read as far as possible")
+    budget = [MAX_TOTAL_CHARS]  # shared by the conversation and its other versions
+    messages = _messages(data["messages"], problems, budget, "messages")
+    tree = None
+    if version != 1 and any("id" in m for m in messages) and len(data["messages"]) <= MAX_MESSAGES:
+        raw_versions = data.get("versions")
+        if raw_versions is not None and not isinstance(raw_versions, list):
+            problems.append("the other versions were dropped: 'versions' is not a list")
+            raw_versions = []
+        others = _messages(raw_versions or [], problems, budget, "versions", MAX_MESSAGES - len(messages))
+        tree, tree_problems = from_saved(messages, others)
+        problems += tree_problems
+        messages = tree.messages()
+    else:
+        messages = [{k: v for k, v in m.items() if k not in ("id", "parent")} for m in messages]
     return LoadedTranscript(
         messages=messages,
+        tree=tree,
         problems=problems,
         model=_str_or_none(data.get("model")),
         workspace=_str_or_none(data.get("workspace")),
@@ -89,8 +102,30 @@ def parse(data: Any) -> LoadedTranscript:
     )
 
 
-def _message(entry: Any, i: int) -> tuple[dict[str, Any] | None, str | None]:
-    where = f"message #{i + 1}"
+def _messages(entries: list[Any], problems: list[str], budget: list[int], what: str,
+              limit: int = MAX_MESSAGES) -> list[dict[str, Any]]:
+    """Check a list of message entries; ``budget`` holds the characters still allowed (shared across lists)."""
+    limit = max(0, limit)
+    if len(entries) > limit:
+        problems.append(f"only the last {limit} of {len(entries)} {what} were kept")
+        entries = entries[-limit:] if limit else []
+    out: list[dict[str, Any]] = []
+    for i, entry in enumerate(entries):
+        message, problem = _message(entry, i, "message" if what == "messages" else "version")
+        if problem:
+            problems.append(problem)
+        if message is None:
+            continue
+        budget[0] -= len(message["content"]) + len(message.get("reasoning") or "")
+        if budget[0] < 0:
+            problems.append(f"{what} from #{i + 1} on were dropped: the transcript exceeds {MAX_TOTAL_CHARS} characters")
+            break
+        out.append(message)
+    return out
+
+
+def _message(entry: Any, i: int, kind: str = "message") -> tuple[dict[str, Any] | None, str | None]:
+    where = f"{kind} #{i + 1}"
     if not isinstance(entry, dict):
         return None, f"{where} dropped: not an object"
     role, content = entry.get("role"), entry.get("content")
@@ -103,10 +138,19 @@ def _message(entry: Any, i: int) -> tuple[dict[str, Any] | None, str | None]:
         problem = f"{where} was cut to its first {MAX_MESSAGE_CHARS} characters (too long to restore)"
         content = content[:MAX_MESSAGE_CHARS] + "\n\n…(cut: too long to restore)"
     message: dict[str, Any] = {"role": role, "content": content, "restored": True}
+    for key in ("id", "parent"):  # checked as a tree by conversation_tree.from_saved
+        if key in entry:
+            message[key] = entry[key]
     created = entry.get("created")
     if isinstance(created, str) and len(created) <= 40:
         message["created"] = created
     if role == "assistant":
+        reasoning = entry.get("reasoning")
+        message["reasoning"] = reasoning if isinstance(reasoning, str) and reasoning else None
+        if message["reasoning"] is not None and len(reasoning) > MAX_MESSAGE_CHARS:
+            cut = f"{where}'s thinking was cut to its first {MAX_MESSAGE_CHARS} characters (too long to restore)"
+            problem = f"{problem}; {cut}" if problem else cut
+            message["reasoning"] = reasoning[:MAX_MESSAGE_CHARS] + "\n\n…(cut: too long to restore)"
         error = entry.get("error")
         message["error"] = error[:2000] if isinstance(error, str) else None
         message["stopped"] = entry.get("stopped") is True
@@ -123,6 +167,8 @@ def _stats(raw: Any) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     for name, kind in STAT_FIELDS.items():
         value = raw.get(name)
+        if name in OPTIONAL_STATS and value is None:
+            continue
         if kind is str:
             out[name] = value[:40] if isinstance(value, str) else None
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
@@ -149,6 +195,14 @@ def _str_or_none(value: Any) -> str | None:
     return value[:10_000] if isinstance(value, str) else None
 
 
+def reasoning_markdown(reasoning: str, reasoning_ms: float | None = None) -> str:
+    """The model's thinking as a collapsed ``<details>`` block (GitHub, JupyterLab and VS Code fold it)."""
+    seconds = (reasoning_ms or 0) / 1000
+    took = f" for {seconds:.1f} s" if 0 < seconds < 10 else f" for {seconds:.0f} s" if seconds else ""
+    body = reasoning.strip().replace("</details>", "&lt;/details>")  # its text cannot end the block early
+    return f"<details><summary>{'Thought' + took if took else 'Thoughts'}</summary>\n\n{body}\n\n</details>"
+
+
 READER_TEXT_LIMIT = 100_000
 
 
@@ -160,7 +214,11 @@ def reader_text(messages: list[dict[str, Any]], *, model: str | None, workspace:
              "The live chat needs a running kernel; this is the saved transcript.", ""]
     names = {"user": "You", "assistant": "Assistant", "system": "System"}
     for m in messages:
-        lines += [f"── {names.get(m.get('role', ''), m.get('role', ''))} ──", str(m.get("content", ""))]
+        version = f" (version {m['version']} of {m['versions']})" if m.get("versions") else ""
+        lines.append(f"── {names.get(m.get('role', ''), m.get('role', ''))}{version} ──")
+        if m.get("reasoning"):
+            lines += ["[thinking]", str(m["reasoning"]).strip(), "[/thinking]"]
+        lines.append(str(m.get("content", "")))
         if m.get("stopped"):
             lines.append("[stopped]")
         if m.get("error"):

@@ -2,6 +2,9 @@
 
 Discovery (a Kaito workspace on a cluster) produces an ``Endpoint`` with its own HTTP client carrying the cluster's
 credentials; a plain ``base_url`` produces one with the default client. Chat logic never sees the difference.
+
+``openai`` and ``httpx2`` are imported inside the functions that need them: together they take about a second to
+import, and ``import kaito_widget`` must stay instant. They load on first use, on the controller's connect thread.
 """
 
 from __future__ import annotations
@@ -9,19 +12,25 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx2
-import openai
+if TYPE_CHECKING:
+    import httpx2
+    import openai
 
 # No key is needed by Kaito's runtimes or local servers, but the SDK insists on one. We deliberately do not fall back
 # to OPENAI_API_KEY: that would hand a real OpenAI key to whatever server base_url points at.
 API_KEY_ENV = "KAITO_WIDGET_API_KEY"
 PLACEHOLDER_KEY = "not-needed"
 
-# Generous read timeout: a big model on a busy GPU can take a while between chunks; connecting should be quick.
-DEFAULT_TIMEOUT = httpx2.Timeout(connect=10.0, read=300.0, write=30.0, pool=10.0)
+
+
+def default_timeout() -> httpx2.Timeout:
+    """Generous read timeout: a big model on a busy GPU can take a while between chunks; connecting should be quick."""
+    import httpx2
+
+    return httpx2.Timeout(connect=10.0, read=300.0, write=30.0, pool=10.0)
 
 
 @dataclass
@@ -48,16 +57,20 @@ class Endpoint:
 
     def plain_http(self) -> httpx2.Client:
         """The HTTP client for requests outside the openai SDK (the legacy /chat API)."""
-        return self.http_client or httpx2.Client(timeout=DEFAULT_TIMEOUT)
+        import httpx2
+
+        return self.http_client or httpx2.Client(timeout=default_timeout())
 
     def make_client(self) -> openai.OpenAI:
+        import openai
+
         # max_retries=0: a chat UI should show a 429 or a dropped connection at once, not hang in silent retries.
         return openai.OpenAI(
             base_url=self.base_url,
             api_key=self.api_key or os.environ.get(API_KEY_ENV) or PLACEHOLDER_KEY,
             http_client=self.http_client,
             max_retries=0,
-            timeout=DEFAULT_TIMEOUT,
+            timeout=default_timeout(),
         )
 
 
@@ -77,13 +90,53 @@ def normalize_base_url(base_url: str) -> str:
 @dataclass(frozen=True)
 class ModelInfo:
     id: str
-    parent: str | None  # set for LoRA adapters (vLLM lists them next to their base model)
+    parent: str | None = None  # set for LoRA adapters (vLLM lists them next to their base model)
+    max_model_len: int | None = None  # the context window, where the server says (vLLM does)
 
 
 def list_models(client: openai.OpenAI) -> list[ModelInfo]:
-    """``GET /models``: every model the server offers, base models and adapters."""
-    page = client.models.list()
-    return [ModelInfo(m.id, (m.model_dump().get("parent") or None)) for m in page.data]
+    """``GET /models``: every model the server offers, base models and adapters.
+
+    Read as plain JSON rather than through the SDK's ``Model`` objects: servers are sloppy (``transformers serve``
+    sends ``created`` as a float, others omit ``owned_by`` or add fields), and the SDK's models then print pydantic
+    serializer warnings into the notebook's output. We only need a few fields, each checked here.
+    """
+    import httpx2
+
+    body = client.get("/models", cast_to=httpx2.Response).json()
+    entries = body.get("data") if isinstance(body, dict) else body
+    models = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"]:
+            continue
+        parent = entry.get("parent")
+        window = entry.get("max_model_len")
+        models.append(ModelInfo(
+            entry["id"],
+            parent if isinstance(parent, str) and parent else None,
+            window if isinstance(window, int) and not isinstance(window, bool) and window > 0 else None,
+        ))
+    return models
+
+
+def tokenize(endpoint: Endpoint, model: str, messages: list[dict[str, Any]]) -> tuple[int | None, bool]:
+    """vLLM's ``POST /tokenize`` (at the server root, beside ``/v1``): the prompt's token count after the chat
+    template. Returns (count or None, whether the server offers it at all: a 404 or 405 says it does not)."""
+    import httpx2
+
+    root = endpoint.base_url[: -len("/v1")] if endpoint.base_url.endswith("/v1") else endpoint.base_url
+    client = endpoint.http_client or httpx2.Client(timeout=default_timeout())
+    try:
+        response = client.post(f"{root}/tokenize", json={"model": model, "messages": messages}, timeout=10.0)
+        if response.status_code in (404, 405):
+            return None, False
+        count = response.json().get("count") if response.status_code == 200 else None
+        return (count if isinstance(count, int) and count >= 0 else None), True
+    except (httpx2.HTTPError, ValueError, AttributeError):  # unreachable, or not JSON: estimate this time
+        return None, True
+    finally:
+        if endpoint.http_client is None:
+            client.close()
 
 
 def pick_base_model(models: list[ModelInfo]) -> str | None:
@@ -101,6 +154,9 @@ def error_text(exc: BaseException) -> str:
     ``{"detail": ...}`` (FastAPI, transformers serve), ``{"error": {"message": ...}}`` (vLLM/OpenAI), ``{"message": ...}``
     or a bare string (an error frame mid-stream, a text/plain 500).
     """
+    import httpx2
+    import openai
+
     if isinstance(exc, openai.APITimeoutError):
         return "The model server did not answer in time (timeout). Try again, or lower max_tokens."
     if isinstance(exc, openai.APIConnectionError):

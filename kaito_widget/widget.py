@@ -16,7 +16,7 @@ from . import params as P
 from . import transcript as T
 from .coalesce import DeltaCoalescer
 from .commands import is_command, run_command
-from .discovery import workspace_resolver
+from .workspaces import workspace_resolver
 from .face import NotebookFace
 from .splices import MessageSplices
 from .controller import (
@@ -25,7 +25,9 @@ from .controller import (
     Delta,
     Event,
     MessagesChanged,
+    Notice,
     ParamChanged,
+    ReplyReset,
     StatusChanged,
 )
 
@@ -48,6 +50,10 @@ class ChatWidget(NotebookFace):
     max_tokens = traitlets.Int(P.DEFAULTS["max_tokens"]).tag(sync=True)
     system_prompt = traitlets.Unicode("").tag(sync=True)
     can_undo_clear = traitlets.Bool(False).tag(sync=True)
+    context_window = traitlets.Int(None, allow_none=True, read_only=True,
+                                   help="The model's context window in tokens, when the server says").tag(sync=True)
+    context_used = traitlets.Int(None, allow_none=True, read_only=True,
+                                 help="Tokens the last reply's request used (prompt + reply, from usage)").tag(sync=True)
 
     def __init__(
         self,
@@ -65,6 +71,7 @@ class ChatWidget(NotebookFace):
         system_prompt: str | None = None,
         chat_id: str | None = None,
         history: str = "restore",
+        overflow: str = "truncate",
     ) -> None:
         if (workspace is None) == (base_url is None):
             raise ValueError(
@@ -79,7 +86,7 @@ class ChatWidget(NotebookFace):
         # Validates every parameter before anything is displayed or connected.
         self._controller = ChatController(
             base_url=base_url, api_key=api_key, resolver=resolver, model=model, temperature=temperature,
-            top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt,
+            top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt, overflow=overflow,
         )
         self.workspace, self.namespace = workspace, namespace
         self._coalescer = DeltaCoalescer(self._send_delta)
@@ -103,6 +110,12 @@ class ChatWidget(NotebookFace):
         else:
             self._controller.send(text)
 
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until the model is known (``chat.model`` filled), or raise why it cannot be reached (ChatError,
+        or for a workspace WorkspaceNotFound / WorkspaceNotReady / Forbidden / ClusterError; StillConnecting if
+        ``timeout`` seconds pass first). Connecting runs in the background, so ``chat.model`` is empty until then."""
+        self._controller.wait_ready(timeout)
+
     def ask(self, text: str, timeout: float | None = None) -> str:
         """Send ``text`` and block until the reply is complete; returns its text (works without a display too)."""
         self._controller.wait_ready(timeout)
@@ -115,7 +128,23 @@ class ChatWidget(NotebookFace):
         self._controller.stop()
 
     def regenerate(self) -> None:
+        """A new reply to the last message; the previous reply stays as a version (``versions(i)``)."""
         self._controller.regenerate()
+
+    def edit(self, index: int, text: str) -> None:
+        """Send ``text`` as a new version of your message at ``index`` of ``messages``; the reply streams from
+        there, with the conversation before it as context. Returns at once, like ``send``; the old version and what
+        followed it are kept (``versions(index)``, ``select``)."""
+        self._controller.edit(index, text)
+
+    def versions(self, index: int) -> list[dict[str, Any]]:
+        """Every version of the message at ``index`` of ``messages``, oldest first."""
+        return self._controller.versions(index)
+
+    def select(self, index: int, version: int) -> None:
+        """Show version ``version`` (0-based, as in ``versions(index)``) of the message at ``index`` and the
+        conversation that followed it: what is shown is what the model sees next."""
+        self._controller.select(index, version)
 
     def clear(self) -> None:
         self._controller.clear()
@@ -143,7 +172,7 @@ class ChatWidget(NotebookFace):
             kwargs.setdefault(name, value)
         kwargs.setdefault("system_prompt", loaded.system_prompt)
         widget = cls(**kwargs)
-        widget._controller.load_history(loaded.messages)
+        widget._controller.load_history(loaded.messages, tree=loaded.tree)
         for problem in loaded.problems:
             widget._notice(f"While loading {path.name}: {problem}.", "error")
         return widget
@@ -159,9 +188,7 @@ class ChatWidget(NotebookFace):
 
     # -- the output: the live chat, and the transcript as text for readers without a kernel ----------------------
     def _transcript(self) -> dict[str, Any]:
-        c = self._controller
-        return T.build(c.messages, model=c.model, params=c.params, workspace=self.workspace,
-                       namespace=self.namespace)
+        return T.of_conversation(self._controller, workspace=self.workspace, namespace=self.namespace)
 
     def _reader_text(self) -> str:
         c = self._controller
@@ -184,7 +211,10 @@ class ChatWidget(NotebookFace):
     # -- validation: the same ranges as the controller; the old value stays on error -----------------------------
     @traitlets.validate("temperature", "top_p", "max_tokens")
     def _validate_param(self, proposal: dict[str, Any]) -> Any:
-        return P.validate(proposal["trait"].name, proposal["value"])
+        controller = getattr(self, "_controller", None)  # max_tokens is also bounded by the context window
+        if controller is None:
+            return P.validate(proposal["trait"].name, proposal["value"])
+        return controller.validate_param(proposal["trait"].name, proposal["value"])
 
     @traitlets.observe("temperature", "top_p", "max_tokens", "system_prompt")
     def _param_changed(self, change: dict[str, Any]) -> None:
@@ -200,7 +230,10 @@ class ChatWidget(NotebookFace):
     def _on_event(self, event: Event) -> None:
         with self._lock:
             if isinstance(event, Delta):
-                self._coalescer.push(event.index, event.offset, event.text)
+                self._coalescer.push(event.index, event.offset, event.text, event.part)
+            elif isinstance(event, ReplyReset):  # the answer so far was thinking: views redraw the reply whole
+                self._coalescer.flush()
+                self._send_sync(event.index, event.text, event.reasoning)
             elif isinstance(event, MessagesChanged):
                 self._coalescer.flush()  # the last tokens go before the commit that ends the stream
                 super().send(self._splices.change(event.messages, event.streaming_index))
@@ -208,6 +241,7 @@ class ChatWidget(NotebookFace):
                     self.messages = event.messages
                     self.streaming_index = event.streaming_index
                     self.can_undo_clear = self._controller.can_undo_clear
+                    self.set_trait("context_used", self._controller.context_used)
                 if event.streaming_index == -1:  # a finished turn, a clear, a restore: keep it in the notebook
                     self._persist()
             elif isinstance(event, StatusChanged):
@@ -218,6 +252,9 @@ class ChatWidget(NotebookFace):
                 with self.hold_sync():
                     self.model, self.endpoint_host = event.model, event.endpoint_host
                     self.api_mode, self.models = event.api_mode, list(event.models)
+                    self.set_trait("context_window", event.context_window)
+            elif isinstance(event, Notice):
+                self._notice(event.text, event.level)
             elif isinstance(event, ParamChanged):
                 setattr(self, event.name, "" if event.value is None else event.value)
 
@@ -225,9 +262,15 @@ class ChatWidget(NotebookFace):
         with self._lock:
             super().send(self._splices.snapshot())
 
-    def _send_delta(self, index: int, offset: int, text: str) -> None:
-        super().send({"type": "delta", "index": index, "offset": offset, "text": text})
-        self._splices.streamed(index, offset, text)
+    def _send_delta(self, index: int, offset: int, text: str, part: str) -> None:
+        super().send({"type": "delta", "index": index, "offset": offset, "text": text,
+                      **({"part": part} if part != "answer" else {})})
+        if part == "answer":  # the views hold the answer so far: the finished reply need not carry it again
+            self._splices.streamed(index, offset, text)
+
+    def _send_sync(self, index: int, text: str, reasoning: str) -> None:
+        super().send({"type": "sync", "index": index, "text": text, "reasoning": reasoning})
+        self._splices.streamed(index, 0, text)
 
     def _run_command(self, text: str) -> None:
         result = run_command(self._controller, text)
@@ -243,6 +286,10 @@ class ChatWidget(NotebookFace):
                 self._controller.stop()
             elif kind == "regenerate":
                 self._controller.regenerate()
+            elif kind == "edit":
+                self._controller.edit(content.get("index"), str(content.get("text", "")))
+            elif kind == "select_version":
+                self._controller.select(content.get("index"), content.get("version"))
             elif kind == "clear":
                 self._controller.clear()
             elif kind == "undo_clear":
@@ -250,8 +297,8 @@ class ChatWidget(NotebookFace):
             elif self._face_message(kind, content):
                 pass
             elif kind == "sync_request":
-                index, text = self._controller.streaming_text()
+                index, text, reasoning = self._controller.streaming_parts()
                 if index >= 0:
-                    super().send({"type": "sync", "index": index, "text": text})
+                    self._send_sync(index, text, reasoning)
         except Exception as exc:  # a refused action is shown in the chat, never lost in the kernel log
             self._notice(str(exc), "error")

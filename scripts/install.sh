@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Install everything kaito-widget needs on a fresh Debian machine with Python ≥ 3.10 and Node.js ≥ 18 (idempotent).
+# Install everything kaito-widget needs on a fresh Debian machine with Python ≥ 3.10 and Node.js ≥ 18 (idempotent),
+# into the project's virtual environment `.venv` (or the one already active): never into the system's Python.
 #   scripts/install.sh          the package, JupyterLab and the local model server (quickstart)
 #   scripts/install.sh --test   also the test tools and Debian's Chromium for the browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
+source scripts/python_env.sh  # PY: the project's virtual environment (.venv unless one is active)
 
 if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ]; then

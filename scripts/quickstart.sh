@@ -5,8 +5,8 @@
 #   PORT=8000 LAB_PORT=8888 scripts/quickstart.sh      (set KAITO_WIDGET_BASE_URL to use a server you already run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
 bash scripts/install.sh
+source scripts/python_env.sh  # PY: the environment install.sh filled
 
 server_pid=""
 lab_pid=""

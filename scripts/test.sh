@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --test
 (cd js && npm ci --no-audit --no-fund --silent && npm run --silent typecheck && npm test --silent)
-exec ${PYTHON:-python3} -m pytest tests "$@"
+source scripts/python_env.sh  # PY: the environment install.sh filled
+exec "$PY" -m pytest tests "$@"

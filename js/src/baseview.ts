@@ -61,12 +61,13 @@ function capMessages(transcript: unknown): unknown {
   if (typeof transcript !== "object" || transcript === null || !Array.isArray((transcript as any).messages)) {
     return transcript;
   }
-  const messages = ((transcript as any).messages as unknown[]).slice(-MAX_MESSAGES).map((m) => {
-    const content = (m as any)?.content;
-    return typeof content === "string" && content.length > MAX_MESSAGE_CHARS
-      ? { ...(m as object), content: content.slice(0, MAX_MESSAGE_CHARS) + "\n\n…(cut: too long to restore)" }
+  const cut = (m: unknown, field: "content" | "reasoning"): unknown => {
+    const value = (m as any)?.[field];
+    return typeof value === "string" && value.length > MAX_MESSAGE_CHARS
+      ? { ...(m as object), [field]: value.slice(0, MAX_MESSAGE_CHARS) + "\n\n…(cut: too long to restore)" }
       : m;
-  });
+  };
+  const messages = ((transcript as any).messages as unknown[]).slice(-MAX_MESSAGES).map((m) => cut(cut(m, "content"), "reasoning"));
   return { ...(transcript as object), messages };
 }
 

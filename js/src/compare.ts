@@ -7,7 +7,7 @@ import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./b
 import { changedRanges, clearMarks, markRanges } from "./diff";
 import { FollowBottom } from "./follow";
 import { MessageList, type StreamMessage } from "./messagelist";
-import { button, formatStats, h } from "./messages";
+import { button, formatContext, formatStats, h } from "./messages";
 import { copyText, flash } from "./renderer";
 import type { ClientMessage, CompareState, MessagesMessage, PaneState, ServerMessage, WidgetModel } from "./protocol";
 
@@ -114,8 +114,10 @@ class PaneView {
   renderControls(): void {
     const messages = this.messages.messages;
     const openPanes = this.openPanes;
+    const state = this.state;
     const last = [...messages].reverse().find((m) => m.role === "assistant");
-    this.statsEl.textContent = formatStats(last?.stats);
+    const context = formatContext(state.context_used, state.context_window);
+    this.statsEl.textContent = [formatStats(last?.stats), context].filter(Boolean).join(" · ");
     this.stopBtn.hidden = !this.generating;
     this.regenBtn.disabled = this.generating || !messages.length || messages[messages.length - 1].role !== "assistant";
     this.copyBtn.disabled = !last;
@@ -232,12 +234,13 @@ export class CompareView extends BaseView {
     } else if (msg.type === "persist") {
       // The header came over the wire; each pane's messages are the ones this view holds.
       const panes = (msg.transcript.panes ?? []) as Record<string, unknown>[];
-      const views = panes.map((_, i) => this.panes.get(i) ?? this.closedPanes.get(i));
-      if (views.some((v) => v?.conversation.stale)) return; // lost track: the next turn persists again
-      this.persist(msg.chat_id, {
-        ...msg.transcript,
-        panes: panes.map((p, i) => ({ ...p, messages: views[i]?.conversation.saved(msg.fields) ?? [] })),
+      const saved = panes.map(({ ids, ...header }, i) => {
+        const conversation = (this.panes.get(i) ?? this.closedPanes.get(i))?.conversation;
+        const messages = !conversation ? [] : conversation.stale ? null : conversation.saved(msg.fields, ids);
+        return messages && { ...header, messages };
       });
+      if (saved.some((p) => p === null)) return; // lost track: the next turn persists again
+      this.persist(msg.chat_id, { ...msg.transcript, panes: saved });
     } else if (msg.type === "messages" || msg.type === "delta" || msg.type === "sync") {
       const pane = msg.pane === undefined ? undefined : this.panes.get(msg.pane) ?? this.closedPanes.get(msg.pane);
       if (!pane?.receive(msg)) return;

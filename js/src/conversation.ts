@@ -57,14 +57,31 @@ export class Conversation {
     return msg.start;
   }
 
-  /** The committed messages cut to ``fields``: what the notebook keeps. */
-  saved(fields: string[]): Record<string, unknown>[] {
+  /**
+   * The committed messages cut to ``fields``: what the notebook keeps; null if they do not match ``ids``. ``ids``
+   * are the messages' node ids as runs ``[[first, count], ...]`` (see kaito_widget/face.py): each message gets its
+   * ``id``, and as ``parent`` the one before it (the messages shown are a path of the conversation's tree).
+   */
+  saved(fields: string[], ids?: unknown): Record<string, unknown>[] | null {
     const upto = this.streamingIndex >= 0 ? this.streamingIndex : this.messages.length;
-    return this.messages.slice(0, upto).map((m) => {
-      const out: Record<string, unknown> = {};
-      for (const f of fields) if (f in m) out[f] = m[f];
-      return out;
+    const out = this.messages.slice(0, upto).map((m) => {
+      const kept: Record<string, unknown> = {};
+      for (const f of fields) if (f in m) kept[f] = m[f];
+      return kept;
     });
+    if (!Array.isArray(ids)) return out;
+    const flat: number[] = [];
+    for (const run of ids) {
+      const [first, count] = Array.isArray(run) ? run : [];
+      if (typeof first !== "number" || typeof count !== "number" || count > out.length) return null;
+      for (let k = 0; k < count; k++) flat.push(first + k);
+    }
+    if (flat.length !== out.length) return null;
+    out.forEach((m, i) => {
+      m.id = flat[i];
+      m.parent = i ? flat[i - 1] : null;
+    });
+    return out;
   }
 
   private requestSnapshot(): void {

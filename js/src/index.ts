@@ -1,4 +1,6 @@
 /** The anywidget entry point: one view per displayed output of a ChatWidget (chat) or CompareWidget (compare). */
+// KaTeX's stylesheet first, so ours can adjust it; build.mjs inlines its fonts (the page fetches nothing).
+import "katex/dist/katex.min.css";
 import "./styles.css";
 
 import { CompareView } from "./compare";

@@ -9,14 +9,25 @@ import { Conversation } from "./conversation";
 import { buildNewestFirst } from "./idle";
 import { codePointLength, dropCodePoints, type ChatMessage, type MessagesMessage } from "./protocol";
 import { decorateMessage, h, messageElement } from "./messages";
+import { LiveReasoning } from "./reasoning";
 import { MarkdownStream } from "./renderer";
 
 /** Filled only when a benchmark sets globalThis.__KAITO_BENCH__ = []: one entry per delta message rendered. */
-type BenchEntry = { chars: number; ms: number; t: number; source: string };
+type BenchEntry = { chars: number; ms: number; t: number; source: string; part: string };
 
 export type StreamMessage =
-  | { type: "delta"; index: number; offset: number; text: string }
-  | { type: "sync"; index: number; text: string };
+  | { type: "delta"; index: number; offset: number; text: string; part?: "reasoning" }
+  | { type: "sync"; index: number; text: string; reasoning?: string };
+
+/** The reply being generated: its answer and, for a reasoning model, its thinking (each with its own offset). */
+interface LiveReply {
+  index: number;
+  el: HTMLElement;
+  stream: MarkdownStream;
+  received: number; // code points of the answer shown
+  reasoning: LiveReasoning | null;
+  reasoningReceived: number;
+}
 
 /** One committed message on screen, and the fields it was rendered from (to skip unchanged re-renders). */
 interface RenderedMessage {
@@ -25,7 +36,7 @@ interface RenderedMessage {
 }
 
 function messageKey(m: ChatMessage): string {
-  return JSON.stringify([m.role, m.content, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored]);
+  return JSON.stringify([m.role, m.content, m.reasoning ?? null, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored]);
 }
 
 export class MessageList {
@@ -33,7 +44,7 @@ export class MessageList {
   private rendered: (RenderedMessage | undefined)[] = [];
   private firstBuilt = 0; // messages before this index are still to be built (newest first)
   private cancelBuild: (() => void) | null = null;
-  private live: { index: number; el: HTMLElement; stream: MarkdownStream; received: number } | null = null;
+  private live: LiveReply | null = null;
   private awaitingSync = false;
 
   /**
@@ -144,8 +155,10 @@ export class MessageList {
     const existing = this.rendered[i];
     if (existing && existing.key === key) return;
     let el: HTMLElement;
-    if (this.live && this.live.index === i && m.role === "assistant" && this.live.stream.text === m.content) {
+    if (this.live && this.live.index === i && m.role === "assistant" && this.live.stream.text === m.content &&
+        (this.live.reasoning?.text ?? "") === (m.reasoning ?? "")) {
       this.live.stream.finish(); // the streamed DOM already shows this text: keep it, no flicker
+      this.live.reasoning?.finish(m.stats?.reasoning_ms); // open or folded, as the user left it
       el = this.live.el;
       el.removeAttribute("aria-busy");
       el.querySelector(".kaito-meta")?.remove();
@@ -168,24 +181,47 @@ export class MessageList {
     if (msg.index !== this.conversation.streamingIndex) return false; // a stale reply
     const live = this.ensureLive(msg.index);
     if (msg.type === "sync") {
+      // The whole reply so far (a view opened mid-reply, a gap, or an answer that turned out to be thinking).
+      if (msg.reasoning) this.ensureReasoning(live).setText(msg.reasoning);
+      else live.reasoning?.setText("");
+      live.reasoningReceived = codePointLength(msg.reasoning ?? "");
       live.stream.setText(msg.text);
       live.received = codePointLength(msg.text);
+      if (msg.text.trim()) live.reasoning?.answerStarted();
       this.awaitingSync = false;
       return true;
     }
     if (this.awaitingSync) return false;
-    if (msg.offset > live.received) {
+    const thinking = msg.part === "reasoning";
+    const received = thinking ? live.reasoningReceived : live.received;
+    if (msg.offset > received) {
       this.requestSync(); // a gap: some text never reached this view
       return false;
     }
-    const fresh = msg.offset === live.received ? msg.text : dropCodePoints(msg.text, live.received - msg.offset);
+    const fresh = msg.offset === received ? msg.text : dropCodePoints(msg.text, received - msg.offset);
     if (!fresh) return false; // already shown (sent again after a sync)
     const bench = (globalThis as { __KAITO_BENCH__?: BenchEntry[] }).__KAITO_BENCH__;
     const t0 = bench ? performance.now() : 0;
-    live.stream.append(fresh);
-    live.received = Math.max(live.received, msg.offset + codePointLength(msg.text));
-    if (bench) bench.push({ chars: live.received, ms: performance.now() - t0, t: t0, source: this.source });
+    const total = Math.max(received, msg.offset + codePointLength(msg.text));
+    if (thinking) {
+      this.ensureReasoning(live).append(fresh);
+      live.reasoningReceived = total;
+    } else {
+      live.stream.append(fresh);
+      live.received = total;
+      if (fresh.trim()) live.reasoning?.answerStarted(); // the answer began: the thinking folds away
+    }
+    if (bench) bench.push({ chars: total, ms: performance.now() - t0, t: t0, source: this.source, part: msg.part ?? "answer" });
     return true;
+  }
+
+  /** The thinking block of the live reply, created (open, before the answer) when the first thought arrives. */
+  private ensureReasoning(live: LiveReply): LiveReasoning {
+    if (!live.reasoning) {
+      live.reasoning = new LiveReasoning();
+      live.el.insertBefore(live.reasoning.el, live.stream.el);
+    }
+    return live.reasoning;
   }
 
   private ensureLive(index: number) {
@@ -194,7 +230,7 @@ export class MessageList {
     const content = h("div", { class: "kaito-content kaito-markdown" });
     const el = h("div", { class: "kaito-message kaito-assistant", "data-role": "assistant", "aria-busy": "true" }, content);
     this.container.append(el);
-    this.live = { index, el, stream: new MarkdownStream(content), received: 0 };
+    this.live = { index, el, stream: new MarkdownStream(content), received: 0, reasoning: null, reasoningReceived: 0 };
     return this.live;
   }
 

@@ -3,6 +3,7 @@
  * the widget's kernel is gone. Assistant text is untrusted markdown (sanitized); user and system text is plain.
  */
 import type { ChatMessage, ReplyStats } from "./protocol";
+import { reasoningElement } from "./reasoning";
 import { copyText, flash, renderMarkdown } from "./renderer";
 
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -30,7 +31,22 @@ export function formatStats(stats: ReplyStats | null | undefined): string {
   if (stats.completion_tokens) parts.push(`${stats.completion_tokens} tokens`);
   if (stats.tokens_per_s != null) parts.push(`${stats.tokens_per_s.toFixed(1)} tok/s`);
   if (stats.finish_reason && stats.finish_reason !== "stop") parts.push(`finish: ${stats.finish_reason}`);
+  if (stats.turns_left_out) {
+    const n = stats.turns_left_out;
+    parts.push(`${n} earlier turn${n === 1 ? "" : "s"} left out to fit the context window`);
+  }
   return parts.join(" · ");
+}
+
+/** 1234 → "1.2k", as the Python side's context_window.compact. */
+export function formatTokens(tokens: number): string {
+  return tokens >= 1000 ? `${(tokens / 1000).toFixed(1)}k` : String(tokens);
+}
+
+/** The header's context usage: "1.2k / 4.1k tokens" (what the last request used of the model's window). */
+export function formatContext(used: number | null | undefined, window: number | null | undefined): string {
+  if (window == null) return used != null ? `${formatTokens(used)} tokens` : "";
+  return `${used != null ? formatTokens(used) : "0"} / ${formatTokens(window)} tokens`;
 }
 
 /** A finished message: its content, then error, stopped marker, stats and Copy. */
@@ -45,6 +61,7 @@ export function messageElement(m: ChatMessage): HTMLElement {
     content.textContent = m.content; // user text is never HTML
   }
   const el = h("div", { class: `kaito-message kaito-${role}`, "data-role": role }, content);
+  if (role === "assistant" && m.reasoning) el.prepend(reasoningElement(m.reasoning, m.stats?.reasoning_ms));
   decorateMessage(el, m);
   return el;
 }

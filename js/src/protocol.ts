@@ -4,15 +4,19 @@
  */
 
 export interface ReplyStats {
-  ttft_ms: number | null;
+  ttft_ms: number | null; // to the first token of any kind (thinking included)
+  reasoning_ms?: number | null; // time spent thinking; null when the model did not think
   completion_tokens: number;
   tokens_per_s: number | null;
   finish_reason: string | null;
+  prompt_tokens?: number; // from usage
+  turns_left_out?: number; // earlier turns left out of the request to fit the context window
 }
 
 export interface ChatMessage {
   role: "user" | "assistant" | "system";
-  content: string;
+  content: string; // the answer
+  reasoning?: string | null; // a reasoning model's thinking (assistant only; never sent back to the model)
   error?: string | null;
   stopped?: boolean;
   stats?: ReplyStats | null;
@@ -61,6 +65,8 @@ export interface ChatState {
   can_undo_clear: boolean;
   chat_id: string;
   restore_pending: boolean;
+  context_window: number | null; // the model's window in tokens, when the server says
+  context_used: number | null; // tokens the last reply's request used (prompt + reply)
 }
 
 /** One pane of a CompareWidget (synced as an entry of ``panes_state``). */
@@ -74,6 +80,8 @@ export interface PaneState {
   model: string;
   endpoint_host: string;
   closed: boolean;
+  context_window?: number | null;
+  context_used?: number | null;
 }
 
 /** Synced traits of a CompareWidget. */
@@ -90,8 +98,8 @@ export interface CompareState {
 
 /** Custom messages from Python. */
 export type ServerMessage =
-  | { type: "delta"; index: number; offset: number; text: string; pane?: number }
-  | { type: "sync"; index: number; text: string; pane?: number }
+  | { type: "delta"; index: number; offset: number; text: string; part?: "reasoning"; pane?: number }
+  | { type: "sync"; index: number; text: string; reasoning?: string; pane?: number }
   | { type: "notice"; text: string; level: "info" | "error"; pane?: number }
   | { type: "download"; filename: string; text: string }
   | MessagesMessage

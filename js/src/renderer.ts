@@ -9,6 +9,7 @@
 import { Marked, type Tokens } from "marked";
 import hljs from "highlight.js/lib/common";
 
+import { mathExtension } from "./math";
 import { sanitizeToFragment } from "./sanitize";
 
 function escapeHtml(text: string): string {
@@ -51,6 +52,7 @@ const marked = new Marked({
     },
   },
 });
+marked.use(mathExtension()); // TeX math through KaTeX (math.ts)
 
 /** How many characters the parser has been given, for tests that check the work per append stays bounded. */
 export const parserStats = { calls: 0, chars: 0, lastChars: 0 };

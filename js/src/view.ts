@@ -11,7 +11,7 @@ import {
 import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./baseview";
 import { FollowBottom } from "./follow";
 import { MessageList } from "./messagelist";
-import { button, h } from "./messages";
+import { button, formatContext, h } from "./messages";
 
 const MODE_TEXT: Record<string, string> = {
   completions: "completions API (no chat template)",
@@ -35,6 +35,7 @@ export class ChatView extends BaseView {
   private modelSelect: HTMLSelectElement;
   private modeEl: HTMLElement;
   private endpointEl: HTMLElement;
+  private contextEl: HTMLElement;
   private statusEl: HTMLElement;
   private banner: HTMLElement;
   private closedLine: HTMLElement;
@@ -54,6 +55,7 @@ export class ChatView extends BaseView {
     });
     this.modeEl = h("span", { class: "kaito-mode", hidden: "" });
     this.endpointEl = h("span", { class: "kaito-endpoint", title: "Endpoint" });
+    this.contextEl = h("span", { class: "kaito-context", hidden: "" });
     this.statusEl = h("span", { class: "kaito-status", role: "status" });
     this.regenBtn = button("Regenerate", icon(ICONS.regenerate), "kaito-regenerate kaito-icon-btn");
     this.clearBtn = button("Clear conversation", icon(ICONS.clear), "kaito-clear kaito-icon-btn");
@@ -68,6 +70,7 @@ export class ChatView extends BaseView {
       this.modelSelect,
       this.endpointEl,
       this.modeEl,
+      this.contextEl,
       this.statusEl,
       h("span", { class: "kaito-spacer" }),
       this.regenBtn,
@@ -125,6 +128,8 @@ export class ChatView extends BaseView {
     this.listen("change:models", () => this.renderHeader());
     this.listen("change:api_mode", () => this.renderHeader());
     this.listen("change:endpoint_host", () => this.renderHeader());
+    this.listen("change:context_window", () => this.renderHeader());
+    this.listen("change:context_used", () => this.renderHeader());
     this.listen("change:status", () => { this.renderHeader(); this.renderControls(); });
     this.listen("change:status_message", () => this.renderHeader());
     this.listen("change:streaming_index", () => this.renderControls());
@@ -163,9 +168,9 @@ export class ChatView extends BaseView {
     }
     if (msg.type === "persist") {
       // The header came over the wire; the messages are the ones this view holds (unless it lost track).
-      if (!this.messages.conversation.stale) {
-        this.persist(msg.chat_id, { ...msg.transcript, messages: this.messages.conversation.saved(msg.fields) });
-      }
+      const { ids, ...header } = msg.transcript;
+      const messages = this.messages.conversation.stale ? null : this.messages.conversation.saved(msg.fields, ids);
+      if (messages) this.persist(msg.chat_id, { ...header, messages });
       return;
     }
     if (msg.type === "messages" || msg.type === "delta" || msg.type === "sync") {
@@ -200,6 +205,13 @@ export class ChatView extends BaseView {
     this.modeEl.hidden = !MODE_TEXT[mode];
     this.modeEl.textContent = MODE_TEXT[mode] ?? "";
     this.endpointEl.textContent = this.model.get("endpoint_host") || "";
+    const used = this.model.get("context_used");
+    const window = this.model.get("context_window");
+    this.contextEl.textContent = formatContext(used, window);
+    this.contextEl.hidden = !this.contextEl.textContent;
+    this.contextEl.title = window != null
+      ? `The last request used ${used ?? 0} of the model's ${window}-token context window`
+      : "Tokens the last request used";
     const status = this.model.get("status");
     this.statusEl.dataset.status = status;
     this.statusEl.textContent = STATUS_TEXT[status] ?? status;

@@ -83,6 +83,19 @@ describe("CompareView", () => {
     expect(pane(1).querySelector(".kaito-pane-stats")!.textContent).toContain("3 tokens");
   });
 
+  it("streams a pane's thinking into its own block, folded once that pane's answer starts", () => {
+    model.pane(0, { messages: [user("q")], streaming_index: 1 });
+    model.pane(1, { messages: [user("q")], streaming_index: 1 });
+    model.custom({ type: "delta", pane: 0, index: 1, offset: 0, text: "pondering", part: "reasoning" });
+    const block = pane(0).querySelector<HTMLDetailsElement>('details[data-part="reasoning"]')!;
+    expect(block.open).toBe(true);
+    expect(block.textContent).toContain("pondering");
+    expect(pane(1).querySelector("details")).toBeNull();
+    model.custom({ type: "delta", pane: 0, index: 1, offset: 0, text: "answer" });
+    expect(block.open).toBe(false);
+    expect(pane(0).querySelector('[aria-busy="true"] .kaito-content')!.textContent).toContain("answer");
+  });
+
   it("asks for the text so far of a pane whose tokens arrived with a gap", () => {
     model.pane(0, { messages: [user("q")], streaming_index: 1 });
     model.custom({ type: "delta", pane: 0, index: 1, offset: 50, text: "late" });

@@ -132,7 +132,10 @@ describe("a chat output whose widget is gone", () => {
           messages: [
             { role: "user", content: "<img src=x onerror=alert(1)> my name is Ada" },
             { role: "assistant", content: "**Hello** Ada <img src=x onerror=alert(2)><script>alert(3)</script>",
+              reasoning: "She *said* her name. <img src=x onerror=alert(4)>",
               stats: { ttft_ms: 120, completion_tokens: 5, tokens_per_s: "fast" }, stopped: true },
+            { role: "user", content: "and?", reasoning: "users have no thinking" },
+            { role: "assistant", content: "ok", reasoning: { not: "text" } },
             { role: "tool", content: 42 },
             "not a message",
           ],
@@ -145,7 +148,12 @@ describe("a chat output whose widget is gone", () => {
     expect(saved.querySelector(".kaito-model")!.textContent).toBe("tiny-model");
     expect(saved.textContent).toContain("Run the cell to continue");
     const messages = saved.querySelectorAll<HTMLElement>(".kaito-message[data-role='user'], .kaito-message[data-role='assistant']");
-    expect([...messages].map((m) => m.dataset.role)).toEqual(["user", "assistant"]);
+    expect([...messages].map((m) => m.dataset.role)).toEqual(["user", "assistant", "user", "assistant"]);
+    const thinking = messages[1].querySelector<HTMLDetailsElement>('details[data-part="reasoning"]')!;
+    expect(thinking.open).toBe(false);
+    expect(thinking.querySelector("em")!.textContent).toBe("said");
+    expect(messages[2].querySelector("details")).toBeNull();
+    expect(messages[3].querySelector("details")).toBeNull();
     expect(messages[0].querySelector(".kaito-content")!.textContent).toBe("<img src=x onerror=alert(1)> my name is Ada");
     expect(messages[1].querySelector("strong")!.textContent).toBe("Hello");
     expect(saved.querySelector("img, script, [onerror]")).toBeNull();

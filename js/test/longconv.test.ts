@@ -57,6 +57,11 @@ describe("a conversation kept current by splices", () => {
       { role: "user", content: "a", created: "2026-12-03T08:00:00Z" }, { role: "assistant", content: "b" },
       { role: "user", content: "c", created: "2026-12-03T08:00:00Z" },
     ]);
+    // The shown path's node ids, as runs: a regenerated reply (id 5) follows the message 0 it answers.
+    expect(c.saved(["content"], [[0, 1], [5, 2]])).toEqual([
+      { content: "a", id: 0, parent: null }, { content: "b", id: 5, parent: 0 }, { content: "c", id: 6, parent: 5 },
+    ]);
+    expect(c.saved(["content"], [[0, 2]])).toBeNull(); // not what this view holds: nothing is written
   });
 });
 

@@ -9,6 +9,7 @@ class FakeModel implements WidgetModel {
     streaming_index: -1, status: "ready", status_message: "", model: "tiny", endpoint_host: "127.0.0.1:8000",
     api_mode: "chat", models: ["tiny"], chat_id: "cell-1", restore_pending: false,
     temperature: 0.7, top_p: 0.9, max_tokens: 1024, system_prompt: "", closed: false, can_undo_clear: false,
+    context_window: null, context_used: null,
   };
   sent: ClientMessage[] = [];
   saved = 0;
@@ -72,6 +73,22 @@ describe("ChatView", () => {
     expect(q(root, ".kaito-banner").hidden).toBe(false);
     expect(q(root, ".kaito-banner").getAttribute("role")).toBe("alert");
     expect(q(root, ".kaito-banner").textContent).toContain("refused");
+  });
+
+  it("shows the context window's usage in the header, and turns left out under the reply", () => {
+    expect(q(root, ".kaito-context").hidden).toBe(true); // a server that says nothing: nothing shown
+    model.update({ context_window: 4096 });
+    expect(q(root, ".kaito-context").textContent).toBe("0 / 4.1k tokens");
+    model.update({
+      context_used: 1234,
+      messages: [user("hi"), reply("ok", { stats: { ttft_ms: 20, completion_tokens: 2, tokens_per_s: 9, finish_reason: "stop",
+        prompt_tokens: 1232, turns_left_out: 3 } })],
+    });
+    expect(q(root, ".kaito-context").textContent).toBe("1.2k / 4.1k tokens");
+    expect(q(root, ".kaito-context").hidden).toBe(false);
+    expect(q(root, ".kaito-stats").textContent).toContain("3 earlier turns left out to fit the context window");
+    model.update({ context_window: null });
+    expect(q(root, ".kaito-context").textContent).toBe("1.2k tokens");
   });
 
   it("offers the server's models (LoRA adapters) and shows a fallback API mode", () => {

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ChatPage
+from tests.e2e.conftest import ChatPage, open_chat
 from tests.support.fake_openai import Reply
 from tests.support.jupyter import dark_theme
 
@@ -34,6 +35,27 @@ def test_header_shows_model_host_and_ready(chat: ChatPage) -> None:
     expect(root.locator(".kaito-endpoint")).to_have_text(host)
     expect(root.locator(".kaito-status")).to_have_attribute("data-status", "ready")
     assert chat.console_errors == []
+
+
+def test_header_shows_the_context_windows_usage(lab: Any, browser_context: Any, model_server: Any) -> None:
+    """A vLLM-like server lists max_model_len: the header shows what the last request used of it."""
+    model_server.reset()
+    model_server.max_model_len = 4096
+    cp = open_chat(lab, browser_context, model_server)
+    try:
+        context = cp.root.locator(".kaito-context")
+        expect(context).to_have_text("0 / 4.1k tokens")
+        cp.fake.script(Reply("one two three"))
+        cp.type_and_send("hello there")
+        cp.wait_reply_done(1)
+        used = int(cp.python("print(w.context_used)"))
+        assert 0 < used < 1000 and cp.python("print(w.context_window)") == "4096"
+        expect(context).to_have_text(f"{used} / 4.1k tokens")
+        assert cp.console_errors == []
+    finally:
+        model_server.max_model_len = None
+        cp.page.close()
+        lab.shutdown_kernels()
 
 
 def test_reply_streams_then_finishes_with_stats(chat: ChatPage) -> None:

@@ -1,6 +1,7 @@
 """A small OpenAI-compatible streaming server on loopback, with faults the tests switch on.
 
-It speaks the chat-completions SSE protocol the way vLLM does (chunks, a usage chunk, ``data: [DONE]``) and can
+It speaks the chat-completions SSE protocol the way vLLM does (chunks, a usage chunk, ``data: [DONE]``), streams a
+reasoning model's thinking in each shape vLLM produces (``Reply.reasoning`` and ``reasoning_as``), and can
 misbehave on demand: delays, 4xx/5xx with a JSON or text body, 429, a dropped connection, malformed SSE, an error
 frame after the stream started. Tests queue ``Reply`` objects with ``script()``; with nothing queued it echoes.
 """
@@ -17,6 +18,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 _TOKEN_RE = re.compile(r"\s*\S+|\s+")
+
+# How a reasoning model's thinking reaches the client (vLLM):
+REASONING_SHAPES = (
+    "reasoning_content",  # --reasoning-parser, vLLM <= 0.10: delta.reasoning_content, then delta.content
+    "reasoning",  # --reasoning-parser, newer vLLM: delta.reasoning
+    "think_tags",  # no parser; the model writes <think>…</think> at the start of content (Qwen3)
+    "close_tag_only",  # no parser; the chat template opened <think> in the prompt: content shows only </think>
+)
 
 
 class QuietHTTPServer(ThreadingHTTPServer):
@@ -51,6 +60,22 @@ class Reply:
     usage: bool = True  # send a usage chunk when the client asks for it
     done: bool = True  # send `data: [DONE]` (transformers serve does not)
     finish_reason: str = "stop"
+    reasoning: str | None = None  # the model's thinking, streamed before the answer
+    reasoning_tokens: list[str] | None = None  # explicit chunks; default: split_tokens(reasoning)
+    reasoning_as: str = "reasoning_content"  # one of REASONING_SHAPES
+
+    def frames(self, tokens: list[str]) -> list[tuple[str, str]]:
+        """(delta field, text) per generated chunk: thinking first, then the answer ``tokens``."""
+        thoughts = self.reasoning_tokens if self.reasoning_tokens is not None else split_tokens(self.reasoning or "")
+        if not thoughts:
+            return [("content", t) for t in tokens]
+        if self.reasoning_as not in REASONING_SHAPES:
+            raise ValueError(f"reasoning_as must be one of {REASONING_SHAPES}")
+        if self.reasoning_as in ("reasoning_content", "reasoning"):
+            # vLLM's reasoning parsers pass the newline after </think> on as content
+            return [(self.reasoning_as, t) for t in thoughts] + [("content", t) for t in ["\n\n", *tokens]]
+        opened = ["<think>", "\n"] if self.reasoning_as == "think_tags" else []  # special tokens: one chunk each
+        return [("content", t) for t in [*opened, *thoughts, "</think>", "\n\n", *tokens]]
 
 
 @dataclass
@@ -71,6 +96,12 @@ class FakeOpenAI:
         self.adapters = adapters or {}  # adapter id -> parent model id
         self.requests: list[ReceivedRequest] = []
         self.models_status = 200  # e.g. 503 while "weights are loading"
+        # vLLM lists each model's context window as max_model_len, refuses a request whose prompt plus max_tokens
+        # exceeds it (400, vLLM's own wording) and counts prompts at POST /tokenize. None: no window, as other servers.
+        self.max_model_len: int | None = None
+        self.tokenize = True  # POST /tokenize answers (vLLM); False: 404 like servers without it
+        # Sloppy servers: fields merged into (None: removed from) every /models entry, e.g. {"created": 1.7e9}.
+        self.model_entry_quirks: dict[str, Any] = {}
         # Runtimes without chat: "no_template" answers chat requests 400 like vLLM serving a model without a chat
         # template; "legacy" is Kaito's transformers runtime before v0.9 (only POST /chat, not streamed).
         self.mode = "chat"
@@ -91,6 +122,30 @@ class FakeOpenAI:
         with self._lock:
             self._queue.extend(replies)
 
+    def model_entries(self) -> list[dict[str, Any]]:
+        """``GET /v1/models`` as vLLM shapes it (adapters carry their base model as ``parent``), plus the quirks."""
+        entries = []
+        for model_id, parent in [*((m, None) for m in self.models), *self.adapters.items()]:
+            entry: dict[str, Any] = {"id": model_id, "object": "model", "created": int(time.time()),
+                                     "owned_by": "vllm", "root": parent or model_id, "parent": parent}
+            if self.max_model_len is not None:
+                entry["max_model_len"] = self.max_model_len
+            entry.update(self.model_entry_quirks)
+            entries.append({k: v for k, v in entry.items() if v is not None or k == "parent"})
+        return entries
+
+    def _context_error(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """vLLM's 400 for a prompt plus max_tokens beyond max_model_len (its exact wording and error object)."""
+        if self.max_model_len is None:
+            return None
+        prompt, completion = _prompt_tokens(body), int(body.get("max_tokens") or 16)
+        if prompt + completion <= self.max_model_len:
+            return None
+        return {"object": "error", "type": "BadRequestError", "param": None, "code": 400, "message": (
+            f"This model's maximum context length is {self.max_model_len} tokens. However, you requested "
+            f"{prompt + completion} tokens ({prompt} in the messages, {completion} in the completion). Please reduce "
+            "the length of the messages or completion.")}
+
     def reset(self) -> None:
         """Forget queued replies and received requests (a session-wide server shared by several tests)."""
         with self._lock:
@@ -98,6 +153,7 @@ class FakeOpenAI:
             self.requests.clear()
             self.route = None
             self.max_in_flight = 0
+            self.max_model_len, self.model_entry_quirks, self.tokenize = None, {}, True
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
@@ -183,9 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path.rstrip("/").endswith("/models") and fake.models_status != 200:
             self._send_json(fake.models_status, {"detail": "model is loading"})
         elif self.path.rstrip("/").endswith("/models"):
-            data = [{"id": m, "object": "model", "owned_by": "fake", "parent": None} for m in fake.models]
-            data += [{"id": a, "object": "model", "owned_by": "fake", "parent": p} for a, p in fake.adapters.items()]
-            self._send_json(200, {"object": "list", "data": data})
+            self._send_json(200, {"object": "list", "data": fake.model_entries()})
         elif self.path.rstrip("/").endswith("/health"):
             self._send_json(200, {"status": "ok"})
         else:
@@ -203,6 +257,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.mode == "legacy":
             self._legacy_chat(body)
             return
+        if self.path.rstrip("/") == "/tokenize":
+            self._tokenize(body)
+            return
         if self.path.endswith("/completions") and not self.path.endswith("/chat/completions"):
             self._completions(body)
             return
@@ -214,6 +271,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "As of transformers v4.44, default chat template is no longer allowed, so you must provide a chat "
                 "template if the tokenizer does not define one.")})
             return
+        too_long = fake._context_error(body)
+        if too_long:
+            self._send_json(400, too_long)
+            return
         reply = fake._next_reply(body)
         if reply.status != 200:
             self._send_error_reply(reply)
@@ -222,17 +283,27 @@ class _Handler(BaseHTTPRequestHandler):
         if not body.get("stream"):
             self._send_json(200, _completion(body, "".join(tokens), reply.finish_reason, len(tokens)))
             return
+        frames = reply.frames(tokens)
         with fake._lock:
             fake.in_flight += 1
             fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
         try:
-            self._stream(body, reply, tokens)
+            self._stream(body, reply, frames)
             fake.completed += 1
         except (BrokenPipeError, ConnectionResetError):
             fake.disconnects += 1
         finally:
             with fake._lock:
                 fake.in_flight -= 1
+
+    def _tokenize(self, body: dict[str, Any]) -> None:
+        """vLLM's ``POST /tokenize`` (at the server root, not under /v1): the prompt's tokens after the template."""
+        fake = self.server_fake
+        if not fake.tokenize:
+            self._send_json(404, {"detail": "Not Found"})
+            return
+        count = _prompt_tokens(body)
+        self._send_json(200, {"count": count, "max_model_len": fake.max_model_len or 0, "tokens": list(range(count))})
 
     def _completions(self, body: dict[str, Any]) -> None:
         """``POST /v1/completions``: the legacy text API, streamed (``choices[].text``)."""
@@ -261,7 +332,7 @@ class _Handler(BaseHTTPRequestHandler):
         text = "".join(reply.tokens) if reply.tokens is not None else (reply.text or "")
         self._send_json(200, {"Result": text})
 
-    def _stream(self, body: dict[str, Any], reply: Reply, tokens: list[str]) -> None:
+    def _stream(self, body: dict[str, Any], reply: Reply, frames: list[tuple[str, str]]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
@@ -272,7 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.first_delay:
             time.sleep(reply.first_delay)
         self._frame({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
-        for i, token in enumerate(tokens):
+        for i, (name, token) in enumerate(frames):
             if reply.drop_after is not None and i == reply.drop_after:
                 self.close_connection = True
                 self.connection.shutdown(2)  # abrupt: no terminating chunk
@@ -287,10 +358,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if i and reply.delay:
                 time.sleep(reply.delay)
-            self._frame({**base, "choices": [{"index": 0, "delta": {"content": token}, "finish_reason": None}]})
+            self._frame({**base, "choices": [{"index": 0, "delta": {name: token}, "finish_reason": None}]})
         self._frame({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]})
         if reply.usage and (body.get("stream_options") or {}).get("include_usage"):
-            usage = {"prompt_tokens": _prompt_tokens(body), "completion_tokens": len(tokens)}
+            # vLLM counts every generated token, thinking included
+            usage = {"prompt_tokens": _prompt_tokens(body), "completion_tokens": len(frames)}
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
             self._frame({**base, "choices": [], "usage": usage})
         if reply.done:
@@ -298,8 +370,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._chunk(b"")
 
 
+TEMPLATE_TOKENS_PER_MESSAGE = 4  # what a chat template adds around each message (role markers, separators)
+
+
 def _prompt_tokens(body: dict[str, Any]) -> int:
-    return sum(len(split_tokens(str(m.get("content", "")))) for m in body.get("messages", []))
+    """The prompt's tokens as the server counts them: each message's words plus the template's markers."""
+    return sum(len(split_tokens(str(m.get("content", "")))) + TEMPLATE_TOKENS_PER_MESSAGE
+               for m in body.get("messages", []))
 
 
 def _completion(body: dict[str, Any], text: str, finish_reason: str, n_tokens: int) -> dict[str, Any]:

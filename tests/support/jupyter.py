@@ -63,14 +63,13 @@ class JupyterServer:
              "--name", "python3", "--display-name", "Python 3"],
             env=env, check=True, capture_output=True,
         )
-        share = self.home / "data" / "prefix" / "share" / "jupyter"
-        env["JUPYTER_PATH"] = str(share)
-        # JupyterLab loads the first kaito-widget extension on its path: this checkout's build (js/, npm run build),
-        # not the copy installed into the environment from another checkout.
+        env["JUPYTER_PATH"] = str(self.home / "data" / "prefix" / "share" / "jupyter")
+        # JupyterLab loads the first labextension named kaito-widget on its path, and JUPYTER_PATH comes before the
+        # environment's share/jupyter: put this checkout's built extension there, so the browser tests run this
+        # code rather than the copy installed in the environment (the same code on a fresh install).
         built = Path(__file__).resolve().parents[2] / "kaito_widget" / "labextension"
         if (built / "package.json").exists():
-            (share / "labextensions").mkdir(parents=True, exist_ok=True)
-            (share / "labextensions" / "kaito-widget").symlink_to(built, target_is_directory=True)
+            shutil.copytree(built, self.home / "data" / "prefix" / "share" / "jupyter" / "labextensions" / "kaito-widget")
         # No "would you like news?" toast over the page, and no update checks (there is no internet anyway).
         settings = self.home / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
         settings.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ exit codes and stderr for mistakes, and the emulated cluster for --workspace-nam
 from __future__ import annotations
 
 import io
+import re
 import json
 import shutil
 import subprocess
@@ -292,3 +293,51 @@ def test_kaito_chat_console_script(fake: FakeOpenAI) -> None:
     result = subprocess.run([exe, "--base-url", fake.base_url], input="hi", capture_output=True, text=True,
                             timeout=30)
     assert (result.returncode, result.stdout) == (0, "You said: hi\n"), result.stderr
+
+
+# -- reasoning models --------------------------------------------------------------------------------------------------
+THOUGHTS = "The user says hi. Greet back."
+
+
+@pytest.mark.parametrize("shape", ["reasoning_content", "close_tag_only"])
+def test_piped_prints_only_the_answer_of_a_reasoning_model(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str], shape: str) -> None:
+    fake.script(Reply(text="Hello!", reasoning=THOUGHTS, reasoning_as=shape))
+    assert run_piped(monkeypatch, ["--base-url", fake.base_url], "hi") == 0
+    out, err = capsys.readouterr()
+    assert out == "Hello!\n"  # even when the thoughts first streamed as if they were the answer
+    assert "Greet back" not in err  # hidden unless asked for
+
+
+def test_piped_show_reasoning_puts_the_thinking_on_stderr(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    fake.script(Reply(text="Hello!", reasoning=THOUGHTS, reasoning_as="reasoning"))
+    assert run_piped(monkeypatch, ["--base-url", fake.base_url, "--show-reasoning"], "hi") == 0
+    out, err = capsys.readouterr()
+    assert out == "Hello!\n"
+    assert THOUGHTS in err and "\x1b[" not in err  # not a terminal: no escape codes
+    assert re.search(r"Thought for \d+\.\d s", err)
+
+
+def test_interactive_says_thinking_then_the_answer(fake: FakeOpenAI) -> None:
+    fake.script(Reply(text="Hello there!", reasoning_tokens=[f"hmm{i} " for i in range(10)], delay=0.02),
+                Reply(text="Again!", reasoning=THOUGHTS))
+    child = spawn("--base-url", fake.base_url)
+    child.expect_exact(PROMPT)
+    turn(child, "hi", "Thinking…", "Thought for", "Hello there!")
+    assert "hmm3" not in child.transcript.getvalue()  # the thoughts themselves stay hidden by default
+    assert "\x1b[2m" in child.transcript.getvalue()  # dimmed on a terminal
+    child.sendeof()
+    assert ended(child) == 0
+
+    child = spawn("--base-url", fake.base_url, "--show-reasoning")
+    child.expect_exact(PROMPT)
+    turn(child, "hi", THOUGHTS, "Thought for", "Again!")
+    child.sendeof()
+    assert ended(child) == 0
+
+
+def test_help_names_show_reasoning(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "--show-reasoning" in capsys.readouterr().out

@@ -78,6 +78,7 @@ def test_the_views_copy_follows_every_kind_of_change_and_a_snapshot_is_whole(fak
     w.regenerate()
     w.wait(10)
     assert rec.conversation() == w.messages and w.messages[-1]["content"] == "again"
+    assert rec.persisted() == w._transcript()  # the other version of the reply too, and the shown path's ids
     w.clear()
     assert rec.conversation() == [] == w.messages
     w.undo_clear()

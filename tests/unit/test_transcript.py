@@ -78,8 +78,8 @@ def test_hostile_transcripts_are_checked_entry_by_entry(fake: FakeOpenAI, tmp_pa
     assert len(contents) == 3
     assert contents[0].startswith("<img src=x onerror=alert(1)>")
     assert len(contents[1]) < MAX_MESSAGE_CHARS + 100 and contents[1].endswith("(cut: too long to restore)")
-    assert w.messages[1]["stats"] == {"ttft_ms": None, "completion_tokens": 0, "tokens_per_s": None,
-                                      "finish_reason": None}
+    assert w.messages[1]["stats"] == {"ttft_ms": None, "reasoning_ms": None, "completion_tokens": 0,
+                                      "tokens_per_s": None, "finish_reason": None}
     assert w.messages[2]["error"] is None and w.messages[2]["stopped"] is False and w.messages[2]["params"] == {}
     assert (w.top_p, w.temperature, w.max_tokens, w.system_prompt) == (0.5, 0.7, 1024, "")
     assert w.ask("still works?", timeout=10) == "You said: still works?"

@@ -64,13 +64,20 @@ class Recorder:
         i = max(i for i, m in enumerate(self.custom) if m.get("type") == "persist")
         persist = self.custom[i]
 
-        def keep(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [{k: m[k] for k in persist["fields"] if k in m} for m in messages]
+        def fill(head: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
+            head = dict(head)
+            kept = [{k: m[k] for k in persist["fields"] if k in m} for m in messages]
+            ids = [first + k for first, count in head.pop("ids", []) for k in range(count)]
+            if ids:  # the shown messages are a path: each one's parent is the one before
+                assert len(ids) == len(kept)
+                for n, m in enumerate(kept):
+                    m["id"], m["parent"] = ids[n], ids[n - 1] if n else None
+            return {**head, "messages": kept}
 
         head = persist["transcript"]
         if "panes" in head:
-            return {**head, "panes": [{**p, "messages": keep(self.conversation(n, i))} for n, p in enumerate(head["panes"])]}
-        return {**head, "messages": keep(self.conversation(None, i))}
+            return {**head, "panes": [fill(p, self.conversation(n, i)) for n, p in enumerate(head["panes"])]}
+        return fill(head, self.conversation(None, i))
 
     def browser(self, widget: ChatWidget, content: dict[str, Any]) -> None:
         """Deliver a message as if the browser had sent it."""
@@ -200,7 +207,7 @@ def test_coalescer_batches_and_preserves_text_from_many_threads() -> None:
     sent: list[tuple[int, int, str]] = []
     lock = threading.Lock()
 
-    def flush(index: int, offset: int, text: str) -> None:
+    def flush(index: int, offset: int, text: str, part: str) -> None:
         with lock:
             sent.append((index, offset, text))
 

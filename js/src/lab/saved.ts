@@ -15,7 +15,7 @@ import styles from "../styles.css";
 const MAX_MESSAGES = 2000;
 const MAX_MESSAGE_CHARS = 200_000;
 const STYLE_ID = "kaito-widget-saved-styles";
-const OPENING = { atOnce: 2, syncMs: 4 }; // built at once per saved transcript; the rest in idle slices
+const OPENING = { atOnce: 4, syncMs: 4 }; // built at once per saved transcript; the rest in idle slices
 
 function text(value: unknown): string | null {
   return typeof value === "string" ? value : null;
@@ -25,11 +25,16 @@ function number(value: unknown): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
+function cut(value: string): string {
+  return value.length > MAX_MESSAGE_CHARS ? value.slice(0, MAX_MESSAGE_CHARS) + "\n\n…(cut: too long)" : value;
+}
+
 function stats(value: unknown): ReplyStats | null {
   if (typeof value !== "object" || value === null) return null;
   const s = value as Record<string, unknown>;
   return {
     ttft_ms: number(s.ttft_ms),
+    reasoning_ms: number(s.reasoning_ms),
     completion_tokens: number(s.completion_tokens) ?? 0,
     tokens_per_s: number(s.tokens_per_s),
     finish_reason: text(s.finish_reason),
@@ -52,7 +57,8 @@ export function savedMessages(transcript: unknown): { messages: ChatMessage[]; d
     }
     messages.push({
       role,
-      content: content.length > MAX_MESSAGE_CHARS ? content.slice(0, MAX_MESSAGE_CHARS) + "\n\n…(cut: too long)" : content,
+      content: cut(content),
+      reasoning: role === "assistant" && text(m.reasoning) ? cut(text(m.reasoning)!) : null,
       error: text(m.error),
       stopped: m.stopped === true,
       stats: stats(m.stats),
@@ -93,7 +99,7 @@ export function savedTranscriptView(transcript: unknown, plainText: string): HTM
   const panes = Array.isArray(meta.panes) ? meta.panes.slice(0, 16) : null;
   const list = panes ? comparison(panes) : h("div", { class: "kaito-messages", role: "log", "aria-label": "Conversation" });
   // A notebook may hold many long transcripts: each opens at its end, older turns are built in idle slices.
-  // A notebook opening draws all its outputs in one go: only the last turn now, the rest in slices.
+  // A notebook opening draws all its outputs in one go: only the last turns now, the rest in slices.
   if (!panes && messages.length) {
     buildNewestFirst(messages.length, (i) => list.prepend(messageElement(messages[i])), undefined, OPENING);
   }

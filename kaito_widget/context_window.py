@@ -1,0 +1,155 @@
+"""The model's context window: how many tokens a request uses, and which turns to leave out when it would not fit.
+
+vLLM lists the window as ``max_model_len`` in ``GET /v1/models`` and refuses a request whose prompt plus
+``max_tokens`` exceeds it with a 400 ("This model's maximum context length is N tokens. However, you requested …").
+With ``overflow="truncate"`` the controller sends the newest turns that fit (never dropping the system prompt or the
+newest message) and says how many it left out; the transcript itself keeps everything.
+
+Counting is done by the server where it can (vLLM's ``POST /tokenize``, which applies the chat template); otherwise
+from the last reply's ``usage`` (exact for the conversation up to that reply) plus an estimate for what came after,
+in characters per token learned from that usage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+OVERFLOW_MODES = ("truncate", "error")
+DEFAULT_CHARS_PER_TOKEN = 3.5  # English prose and code with common BPE vocabularies; refined from usage
+MESSAGE_OVERHEAD_TOKENS = 6  # role markers and separators a chat template adds around each message
+SAFETY = 0.95  # an estimate is only an estimate: aim below the window
+_WINDOW_IN_ERROR = re.compile(r"maximum context length is (\d+) tokens", re.IGNORECASE)
+# "(3476 in the messages, 1024 in the completion)" (vLLM ≤ 0.10) or "your request has 3476 input tokens" (newer)
+_PROMPT_IN_ERROR = re.compile(r"(\d+) in the messages|has (\d+) input tokens", re.IGNORECASE)
+
+Message = dict[str, Any]
+Counter = Callable[[list[Message]], "int | None"]  # exact prompt tokens for these messages, None if unknown
+
+
+def check_overflow(mode: str) -> str:
+    if mode not in OVERFLOW_MODES:
+        raise ValueError(f"overflow must be 'truncate' (leave the oldest turns out of the request when the "
+                         f"conversation outgrows the context window) or 'error'; got {mode!r}.")
+    return mode
+
+
+def window_from_error(text: str) -> int | None:
+    """The window vLLM names in its context-length error, or None when ``text`` is not that error."""
+    match = _WINDOW_IN_ERROR.search(text or "")
+    return int(match.group(1)) if match else None
+
+
+def prompt_tokens_from_error(text: str) -> int | None:
+    """The prompt's token count vLLM reports in its context-length error, if it does."""
+    match = _PROMPT_IN_ERROR.search(text or "")
+    return int(match.group(1) or match.group(2)) if match else None
+
+
+def message_chars(messages: list[Message]) -> int:
+    return sum(len(str(m.get("content") or "")) for m in messages)
+
+
+@dataclass
+class Usage:
+    """What the server said about the last request: exact tokens for the conversation up to that reply."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    chars: int  # characters of the prompt's messages plus the reply, for the characters-per-token rate
+
+    @property
+    def total(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def chars_per_token(self) -> float:
+        return max(1.0, self.chars / self.total) if self.total > 0 and self.chars > 0 else DEFAULT_CHARS_PER_TOKEN
+
+
+def estimate_tokens(messages: list[Message], chars_per_token: float = DEFAULT_CHARS_PER_TOKEN) -> int:
+    return sum(int(len(str(m.get("content") or "")) / chars_per_token) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+
+
+@dataclass
+class Plan:
+    """What to send: the messages, how many earlier turns were left out, and the max_tokens to ask for."""
+
+    messages: list[Message]
+    turns_left_out: int
+    max_tokens: int
+    prompt_tokens: int | None  # the count the plan was made with (exact from /tokenize, else an estimate)
+
+
+def _turns(history: list[Message]) -> tuple[list[Message], list[list[Message]], list[Message]]:
+    """Split a request's history into the system prompt, the earlier turns (a user message with its reply) and the
+    newest message(s), which are always sent."""
+    system = [m for m in history[:1] if m["role"] == "system"]
+    rest = history[len(system):]
+    last_user = max((i for i, m in enumerate(rest) if m["role"] == "user"), default=len(rest))
+    earlier, newest = rest[:last_user], rest[last_user:]
+    turns: list[list[Message]] = []
+    for m in earlier:
+        if m["role"] == "user" or not turns:
+            turns.append([m])
+        else:
+            turns[-1].append(m)
+    return system, turns, newest
+
+
+def plan_request(history: list[Message], *, window: int | None, max_tokens: int, count: Counter,
+         usage: Usage | None = None, leave_out_at_least: int = 0) -> Plan:
+    """Fit ``history`` (system prompt first) into ``window`` tokens with room for ``max_tokens``.
+
+    Tokens are estimated at the characters-per-token rate of the last reply's ``usage``; near the edge the server
+    counts (``count``, vLLM's /tokenize) when it can. ``leave_out_at_least`` leaves out at least that many turns
+    (the retry after the server still said the request was too long). Without a known window everything is sent.
+    """
+    if window is None:
+        return Plan(history, 0, max_tokens, None)
+    system, turns, newest = _turns(history)
+    rate = usage.chars_per_token if usage else DEFAULT_CHARS_PER_TOKEN
+
+    def assemble(skip: int) -> list[Message]:
+        return system + [m for turn in turns[skip:] for m in turn] + newest
+
+    skip = min(leave_out_at_least, len(turns))
+    messages = assemble(skip)
+    tokens = estimate_tokens(messages, rate)
+    budget = int(window * SAFETY) - max_tokens
+    if tokens > budget * 0.8:  # near the edge: an estimate is not enough, ask the server to count
+        exact = count(messages)
+        if exact is not None:
+            tokens = exact
+            text_tokens = exact - MESSAGE_OVERHEAD_TOKENS * len(messages)
+            rate = max(1.0, message_chars(messages) / text_tokens) if text_tokens > 0 else rate
+    while tokens > budget and skip < len(turns):
+        skip += 1
+        messages = assemble(skip)
+        tokens = estimate_tokens(messages, rate)
+    # Even the newest message alone leaves less room than max_tokens asks for: ask for what is left instead of
+    # sending a request the server must refuse.
+    room = int(window * SAFETY) - tokens
+    return Plan(messages, skip, max(1, min(max_tokens, room)), tokens)
+
+
+def compact(tokens: int) -> str:
+    """1234 → "1.2k", the way the header shows counts (the frontend's formatTokens matches this)."""
+    return f"{tokens / 1000:.1f}k" if tokens >= 1000 else str(tokens)
+
+
+def usage_text(used: int | None, window: int | None) -> str:
+    """``1.2k / 4.1k tokens``: what the last request used of the window, as far as either is known."""
+    if used is None and window is None:
+        return "unknown (the server gives no context window or usage)"
+    if window is None:
+        return f"{compact(used or 0)} tokens"
+    return f"{compact(used or 0) if used is not None else '?'} / {compact(window)} tokens"
+
+
+def left_out_note(turns: int, window: int | None) -> str:
+    """What the chat says under a reply whose request left turns out (the frontend's wording matches this)."""
+    within = f" of {window} tokens" if window else ""
+    return (f"{turns} earlier turn{'s' if turns != 1 else ''} left out of what the model saw, to fit its context "
+            f"window{within} (the transcript keeps them).")

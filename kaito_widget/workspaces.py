@@ -1,0 +1,33 @@
+"""The faces' way into cluster discovery, without its import cost.
+
+``discovery`` needs the ``kubernetes`` client (about half a second to import). These wrappers defer that import to
+their first call: for a widget that is the controller's connect thread, so the cell that creates the widget renders
+at once and ``import kaito_widget`` stays fast.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from .discovery import WorkspaceTable
+    from .transport import Endpoint
+
+
+def workspace_resolver(workspace: str, **options: Any) -> Callable[[Callable[[str], None], threading.Event], Endpoint]:
+    """A ChatController resolver for ``workspace`` (options as for ``discovery.workspace_resolver``)."""
+
+    def resolve(progress: Callable[[str], None], cancel: threading.Event) -> Endpoint:
+        from . import discovery
+
+        return discovery.workspace_resolver(workspace, **options)(progress, cancel)
+
+    return resolve
+
+
+def list_workspaces(namespace: str | None = None, **options: Any) -> WorkspaceTable:
+    """Every Kaito workspace in ``namespace`` (default: the context's) as a table; see ``discovery.list_workspaces``."""
+    from . import discovery
+
+    return discovery.list_workspaces(namespace, **options)

@@ -67,8 +67,10 @@ class PaneView {
     );
     this.el = h("div", { class: "kaito-pane", "data-pane-index": String(pane), role: "group", "aria-label": state.label },
       header);
+    // Each pane keeps its own versions (Regenerate); edits go through the one message box, so panes only switch.
     this.messages = new MessageList(this.el, () => send({ type: "sync_request", pane }),
-      () => send({ type: "snapshot_request", pane }), () => null, String(pane), built);
+      () => send({ type: "snapshot_request", pane }), () => null, String(pane), {
+        intent: (msg) => send(msg.type === "select_version" ? { ...msg, pane } : msg), editable: false }, built);
     this.messages.conversation.open();
   }
 

@@ -11,6 +11,7 @@ import { codePointLength, dropCodePoints, type ChatMessage, type MessagesMessage
 import { decorateMessage, h, messageElement } from "./messages";
 import { LiveReasoning } from "./reasoning";
 import { MarkdownStream } from "./renderer";
+import { addMessageActions, setActionsEnabled, type MessageActions } from "./versions";
 
 /** Filled only when a benchmark sets globalThis.__KAITO_BENCH__ = []: one entry per delta message rendered. */
 type BenchEntry = { chars: number; ms: number; t: number; source: string; part: string };
@@ -36,7 +37,8 @@ interface RenderedMessage {
 }
 
 function messageKey(m: ChatMessage): string {
-  return JSON.stringify([m.role, m.content, m.reasoning ?? null, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored]);
+  return JSON.stringify([m.role, m.content, m.reasoning ?? null, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored,
+    m.version ?? null, m.versions ?? null]);
 }
 
 export class MessageList {
@@ -53,6 +55,7 @@ export class MessageList {
    * @param askForSnapshot asks Python for the whole conversation (a view opened, or lost track of a change)
    * @param keep a child to keep when the conversation is cleared (the Undo notice)
    * @param source names this list in benchmark entries (a compare pane's index)
+   * @param actions version switching and editing (null: a read-only list)
    * @param built called when older messages were added later (in an idle slice)
    */
   constructor(
@@ -61,6 +64,7 @@ export class MessageList {
     askForSnapshot: () => void,
     private keep: () => Element | null = () => null,
     private source = "chat",
+    private actions: MessageActions | null = null,
     private built: () => void = () => {},
   ) {
     this.conversation = new Conversation(askForSnapshot);
@@ -121,6 +125,7 @@ export class MessageList {
       this.live = null;
     }
     if (streamingIndex >= 0) this.ensureLive(streamingIndex);
+    if (this.actions) setActionsEnabled(this.container, streamingIndex < 0);
   }
 
   /** Drop what is on screen (a clear drops notices too, except the one the owner keeps). */
@@ -143,6 +148,10 @@ export class MessageList {
   private build(i: number): void {
     const m = this.conversation.messages[i];
     const el = messageElement(m);
+    if (this.actions) {
+      addMessageActions(el, m, i, this.actions);
+      setActionsEnabled(el, this.conversation.streamingIndex < 0);
+    }
     const before = this.rendered[this.firstBuilt]?.el ?? this.live?.el ?? null;
     this.container.insertBefore(el, before);
     this.rendered[i] = { el, key: messageKey(m) };
@@ -164,9 +173,11 @@ export class MessageList {
       el.querySelector(".kaito-meta")?.remove();
       el.querySelector(".kaito-error")?.remove();
       decorateMessage(el, m);
+      if (this.actions) addMessageActions(el, m, i, this.actions);
       this.live = null;
     } else {
       el = messageElement(m);
+      if (this.actions) addMessageActions(el, m, i, this.actions);
       if (this.live && this.live.index === i) {
         this.live.el.replaceWith(el);
         this.live = null;

@@ -21,6 +21,8 @@ export interface ChatMessage {
   stopped?: boolean;
   stats?: ReplyStats | null;
   restored?: boolean; // loaded from a saved transcript (untrusted: rendered like model output)
+  version?: number; // this is version k (1-based) of the message at its place…
+  versions?: number; // …of n, when it has other versions (Edit, Regenerate)
   [field: string]: unknown; // created, model, params…: kept as they came, for the transcript in the notebook
 }
 
@@ -110,6 +112,8 @@ export type ClientMessage =
   | { type: "send"; text: string }
   | { type: "stop"; pane?: number }
   | { type: "regenerate"; pane?: number }
+  | { type: "edit"; index: number; text: string }
+  | { type: "select_version"; index: number; version: number; pane?: number }
   | { type: "close_pane"; pane: number }
   | { type: "continue_with"; pane: number }
   | { type: "clear" }

@@ -12,6 +12,7 @@ import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./b
 import { FollowBottom } from "./follow";
 import { MessageList } from "./messagelist";
 import { button, formatContext, h } from "./messages";
+import { setActionsEnabled } from "./versions";
 
 const MODE_TEXT: Record<string, string> = {
   completions: "completions API (no chat template)",
@@ -20,6 +21,7 @@ const MODE_TEXT: Record<string, string> = {
 
 export class ChatView extends BaseView {
   protected follow: FollowBottom;
+  private wasGenerating = false;
   readonly root: HTMLElement;
   private model: WidgetModel;
   private list: HTMLElement;
@@ -97,6 +99,8 @@ export class ChatView extends BaseView {
       () => this.model.send({ type: "sync_request" }),
       () => this.model.send({ type: "snapshot_request" }),
       () => this.undoRow,
+      "chat",
+      { intent: (msg) => this.model.send(msg), editable: true },
     );
 
     this.input = h("textarea", {
@@ -229,6 +233,10 @@ export class ChatView extends BaseView {
     const closed = this.model.get("closed");
     const generating = this.generating;
     const messages = this.messages.messages;
+    if (generating !== this.wasGenerating) {
+      this.wasGenerating = generating;
+      setActionsEnabled(this.list, !generating); // nothing switches or is edited while a reply streams
+    }
     this.input.disabled = closed;
     this.sendBtn.disabled = closed || generating;
     this.stopBtn.hidden = !generating;

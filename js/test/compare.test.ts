@@ -96,6 +96,15 @@ describe("CompareView", () => {
     expect(pane(0).querySelector('[aria-busy="true"] .kaito-content')!.textContent).toContain("answer");
   });
 
+  it("each pane switches its own regenerated versions; messages are edited through the one box only", () => {
+    model.pane(1, { messages: [user("q"), { ...reply("again"), version: 2, versions: 2 }] });
+    expect(pane(0).querySelector(".kaito-versions")).toBeNull();
+    expect(pane(1).querySelector(".kaito-version-label")!.textContent).toBe("2/2");
+    expect(root.querySelector('button[aria-label="Edit"]')).toBeNull();
+    (pane(1).querySelector('button[aria-label="Previous version"]') as HTMLButtonElement).click();
+    expect(model.sent).toEqual([{ type: "select_version", index: 1, version: 0, pane: 1 }]);
+  });
+
   it("asks for the text so far of a pane whose tokens arrived with a gap", () => {
     model.pane(0, { messages: [user("q")], streaming_index: 1 });
     model.custom({ type: "delta", pane: 0, index: 1, offset: 50, text: "late" });

@@ -200,6 +200,56 @@ describe("ChatView", () => {
     expect(root.querySelectorAll("[data-role]").length).toBe(2);
   });
 
+  it("a message with versions shows ‹ k/n › and asks Python to switch", () => {
+    model.update({ messages: [user("hi"), reply("second try", { version: 2, versions: 3 })] });
+    const msg = q(root, '[data-role="assistant"]');
+    expect(q(msg, ".kaito-version-label").textContent).toBe("2/3");
+    expect(q(msg, ".kaito-version-label").getAttribute("aria-label")).toBe("Version 2 of 3");
+    expect(q(root, '[data-role="user"] .kaito-versions')).toBeNull(); // one version: no switcher
+    q<HTMLButtonElement>(msg, 'button[aria-label="Previous version"]').click();
+    q<HTMLButtonElement>(msg, 'button[aria-label="Next version"]').click();
+    expect(model.sent).toEqual([{ type: "select_version", index: 1, version: 0 },
+      { type: "select_version", index: 1, version: 2 }]);
+    model.update({ messages: [user("hi"), reply("third try", { version: 3, versions: 3 })] });
+    const last = q(root, '[data-role="assistant"]');
+    expect(last.textContent).toContain("third try");
+    expect(q<HTMLButtonElement>(last, 'button[aria-label="Next version"]').disabled).toBe(true); // the newest
+    expect(q<HTMLButtonElement>(last, 'button[aria-label="Previous version"]').disabled).toBe(false);
+    model.update({ streaming_index: 2, status: "generating" }); // nothing switches while a reply streams
+    expect(q<HTMLButtonElement>(last, 'button[aria-label="Previous version"]').disabled).toBe(true);
+    expect(q<HTMLButtonElement>(root, '[data-role="user"] button[aria-label="Edit"]').disabled).toBe(true);
+  });
+
+  it("Edit opens the message in place: Enter sends a new version, Escape and Cancel leave it", () => {
+    model.update({ messages: [user("first question"), reply("answer"), user("second"), reply("more")] });
+    expect(root.querySelectorAll('[data-role="assistant"] button[aria-label="Edit"]').length).toBe(0);
+    const first = root.querySelectorAll<HTMLElement>('[data-role="user"]')[0];
+    q<HTMLButtonElement>(first, 'button[aria-label="Edit"]').click();
+    const box = q<HTMLTextAreaElement>(first, 'textarea[aria-label="Edit message"]');
+    expect(box.value).toBe("first question");
+    expect(document.activeElement).toBe(box);
+    expect(q(first, ".kaito-content").hidden).toBe(true);
+    box.value = "changed";
+    press(box, "Escape");
+    expect(first.querySelector("textarea")).toBeNull();
+    expect(q(first, ".kaito-content").hidden).toBe(false);
+    q<HTMLButtonElement>(first, 'button[aria-label="Edit"]').click();
+    q<HTMLButtonElement>(first, 'button[aria-label="Cancel"]').click();
+    expect(first.querySelector("textarea")).toBeNull();
+    q<HTMLButtonElement>(first, 'button[aria-label="Edit"]').click();
+    const again = q<HTMLTextAreaElement>(first, 'textarea[aria-label="Edit message"]');
+    again.value = "first question, reworded";
+    press(again, "Enter", true); // Shift+Enter: a new line, not a send
+    expect(model.sent).toEqual([]);
+    press(again, "Enter");
+    expect(model.sent).toEqual([{ type: "edit", index: 0, text: "first question, reworded" }]);
+    expect(first.querySelector("textarea")).toBeNull();
+    // Python answers with the new version shown and the reply streaming after it
+    model.update({ messages: [{ ...user("first question, reworded"), version: 2, versions: 2 }], streaming_index: 1 });
+    expect(root.querySelectorAll('[data-role="user"]').length).toBe(1);
+    expect(q(root, '[data-role="user"] .kaito-version-label').textContent).toBe("2/2");
+  });
+
   it("parameter controls accept only in-range values and follow Python", () => {
     const temp = q<HTMLInputElement>(root, 'input[aria-label="Temperature"]');
     const maxTokens = q<HTMLInputElement>(root, 'input[aria-label="Max tokens"]');

@@ -3,6 +3,7 @@ theme, with its fonts from the widget's own stylesheet (nothing is fetched from 
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -147,21 +148,27 @@ def test_math_renders_in_notebook7_with_bundled_fonts(lab, browser_context, mode
         box.press("Enter")
         expect(root.locator('[data-role="assistant"]:not([aria-busy="true"]) .kaito-stats')).to_be_visible(timeout=30_000)
         expect(root.locator('[data-role="assistant"] .katex')).to_have_count(5)
-        page.wait_for_function(
-            """() => document.fonts.status === 'loaded' && Array.from(document.fonts).some(
-                (f) => f.family.replace(/"/g, '') === 'KaTeX_Main' && f.status === 'loaded')""",
-            timeout=15_000,
-        )
-        visible = page.evaluate(
-            """() => { const c = document.querySelector('.kaito-chat [data-role="assistant"] .kaito-content').cloneNode(true);
-                       c.querySelectorAll('.katex-mathml').forEach((m) => m.remove()); return c.textContent; }"""
-        )
+        visible = _visible_text_once_fonts_load(page, ".kaito-chat")
         assert "\\frac" not in visible and "$5 and a book $10" in visible
         outside = _left_the_machine(requests)
         assert outside == [], f"requests left the machine: {outside}"
     finally:
         page.close()
         lab.shutdown_kernels()
+
+
+def _visible_text_once_fonts_load(page: Any, root: str) -> str:
+    """Wait for KaTeX's bundled fonts, then return the first reply's text as seen (without KaTeX's hidden MathML)."""
+    page.wait_for_function(
+        """() => document.fonts.status === 'loaded' && Array.from(document.fonts).some(
+            (f) => f.family.replace(/"/g, '') === 'KaTeX_Main' && f.status === 'loaded')""",
+        timeout=15_000,
+    )
+    return page.evaluate(
+        """(root) => { const c = document.querySelector(`${root} [data-role="assistant"] .kaito-content`).cloneNode(true);
+                       c.querySelectorAll('.katex-mathml').forEach((m) => m.remove()); return c.textContent; }""",
+        root,
+    )
 
 
 def test_saved_transcript_renders_math_with_bundled_fonts(lab, browser_context, model_server) -> None:
@@ -204,15 +211,7 @@ def test_saved_transcript_renders_math_with_bundled_fonts(lab, browser_context, 
         saved = page.locator(".kaito-saved")
         expect(saved).to_have_count(1, timeout=60_000)
         expect(saved.locator('[data-role="assistant"] .katex')).to_have_count(5)
-        page.wait_for_function(
-            """() => document.fonts.status === 'loaded' && Array.from(document.fonts).some(
-                (f) => f.family.replace(/"/g, '') === 'KaTeX_Main' && f.status === 'loaded')""",
-            timeout=15_000,
-        )
-        visible = page.evaluate(
-            """() => { const c = document.querySelector('.kaito-saved [data-role="assistant"] .kaito-content').cloneNode(true);
-                       c.querySelectorAll('.katex-mathml').forEach((m) => m.remove()); return c.textContent; }"""
-        )
+        visible = _visible_text_once_fonts_load(page, ".kaito-saved")
         assert "\\frac" not in visible and "$5 and a book $10" in visible
         assert page.locator(".kaito-saved a").count() == 0  # \href stayed inert
         assert _left_the_machine(requests) == []

@@ -76,7 +76,7 @@ def test_saved_restored_after_restart_and_free_of_secrets(
         cell_id = nb["cells"][0]["id"]
         transcript = chats_of(nb)[cell_id]
         assert [m["content"] for m in transcript["messages"]] == ["my name is Ada", "You said: my name is Ada"]
-        assert transcript["workspace"] == "phi" and transcript["version"] == 1
+        assert transcript["workspace"] == "phi" and transcript["version"] == 2
 
         # A save while a reply streams loses nothing of the earlier turns.
         model_server.script(Reply(tokens=[f"w{i} " for i in range(80)], delay=0.05))

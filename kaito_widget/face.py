@@ -52,6 +52,7 @@ class NotebookFace(anywidget.AnyWidget):
         # No extension keeps the transcript (and, on save, the output's reader text) in this frontend's notebook:
         # refresh the output's plain text after each turn instead, at the cost of a redraw of the view.
         self._refresh_reader_text = False
+        self._persist_header: dict[str, Any] | None = None  # the transcript header the views hold
         self._lock = threading.RLock()  # trait updates come from worker threads and the kernel's threads
         super().__init__(chat_id=chat_id or _default_chat_id(), restore_pending=history == "restore", **traits)
 
@@ -97,10 +98,15 @@ class NotebookFace(anywidget.AnyWidget):
 
     def _persist(self) -> None:
         """Ask the views to keep the transcript in the notebook. They hold every message already (see splices.py),
-        so only the transcript's header and the message fields to keep travel; the extension writes the metadata,
-        and the output's reader text when the notebook is saved. Without it, refresh the reader text here."""
-        super().send({"type": "persist", "chat_id": self.chat_id, "transcript": _without_messages(self._transcript()),
-                      "fields": list(T.MESSAGE_FIELDS)})
+        so only the node ids of the messages shown travel, and the transcript's header (model, parameters, other
+        versions…) when it changed since the views last got it; the extension writes the metadata, and the output's
+        reader text when the notebook is saved. Without it, the reader text is refreshed here."""
+        header, ids = _header_and_ids(self._transcript())
+        message: dict[str, Any] = {"type": "persist", "chat_id": self.chat_id, "ids": ids}
+        if header != self._persist_header:
+            message.update(transcript=header, fields=list(T.MESSAGE_FIELDS))
+            self._persist_header = header
+        super().send(message)
         if self._refresh_reader_text:
             self._update_output()
 
@@ -127,6 +133,7 @@ class NotebookFace(anywidget.AnyWidget):
         elif kind == "export":
             self._download()
         elif kind == "snapshot_request":
+            self._persist_header = None  # a new view: the next persist carries the header again
             self._send_snapshot(content.get("pane"))
         else:
             return False
@@ -160,21 +167,19 @@ class NotebookFace(anywidget.AnyWidget):
         super().send({"type": "download", "filename": self._export_name(), "text": self.to_markdown()})
 
 
-def _without_messages(transcript: dict[str, Any]) -> dict[str, Any]:
-    """A saved transcript's header: what the views add their messages to (a chat's, or each pane's). The shown
-    messages' node ids (a path: each one's parent is the one before) travel as runs, ``[[first, count], ...]``:
-    a few numbers, however long the conversation."""
-    def head_of(t: dict[str, Any]) -> dict[str, Any]:
-        head = {k: v for k, v in t.items() if k != "messages"}
+def _header_and_ids(transcript: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """A saved transcript without its messages (what the views add theirs to), and the node ids of those
+    messages as runs ``[[first, count], ...]`` (a path: each one's parent is the one before): a few numbers however
+    long the conversation. For a comparison, each pane's header, and a list of each pane's runs."""
+    def split(t: dict[str, Any]) -> tuple[dict[str, Any], list[list[int]] | None]:
         ids = [m.get("id") for m in t.get("messages", [])]
-        if ids and all(isinstance(i, int) for i in ids):
-            head["ids"] = _runs(ids)
-        return head
+        runs = _runs(ids) if all(isinstance(i, int) for i in ids) else None
+        return {k: v for k, v in t.items() if k != "messages"}, runs
 
-    head = head_of(transcript)
-    if isinstance(head.get("panes"), list):
-        head["panes"] = [head_of(p) for p in head["panes"]]
-    return head
+    if isinstance(transcript.get("panes"), list):
+        panes = [split(p) for p in transcript["panes"]]
+        return {**transcript, "panes": [h for h, _ in panes]}, [r for _, r in panes]
+    return split(transcript)
 
 
 def _runs(ids: list[int]) -> list[list[int]]:

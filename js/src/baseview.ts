@@ -3,7 +3,7 @@
  * in, listening to the model without outliving a redraw, the transcript kept in the notebook, the message box,
  * full screen, and what the user had going when JupyterLab redraws the output.
  */
-import type { ClientMessage } from "./protocol";
+import type { ClientMessage, PersistMessage } from "./protocol";
 import type { FollowBottom } from "./follow";
 import { loadTranscript, saveTranscript } from "./lab/bridge";
 import { h } from "./messages";
@@ -140,6 +140,15 @@ export abstract class BaseView {
     const transcript = loadTranscript(this.host, this.baseModel.get("chat_id"));
     if (transcript === null) this.unsaved();
     this.baseModel.send({ type: "restore", transcript: capTranscript(transcript ?? null) });
+  }
+
+  /** The transcript header Python sent last (it travels only when it changed), and the message fields to keep. */
+  protected persistHeader: { transcript: Record<string, unknown>; fields: string[] } | null = null;
+
+  /** The header for ``msg``: its own if it carries one (then remembered), else the last one; null if none yet. */
+  protected headerOf(msg: PersistMessage): { transcript: Record<string, unknown>; fields: string[] } | null {
+    if (msg.transcript && msg.fields) this.persistHeader = { transcript: msg.transcript, fields: msg.fields };
+    return this.persistHeader;
   }
 
   protected persist(chatId: string, transcript: unknown): void {

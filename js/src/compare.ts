@@ -234,15 +234,18 @@ export class CompareView extends BaseView {
     } else if (msg.type === "download") {
       download(msg.filename, msg.text);
     } else if (msg.type === "persist") {
-      // The header came over the wire; each pane's messages are the ones this view holds.
-      const panes = (msg.transcript.panes ?? []) as Record<string, unknown>[];
-      const saved = panes.map(({ ids, ...header }, i) => {
+      // The header came over the wire (when it changed); each pane's messages are the ones this view holds.
+      const header = this.headerOf(msg);
+      if (!header) return; // opened after the header was sent: the next one comes with it
+      const panes = (header.transcript.panes ?? []) as Record<string, unknown>[];
+      const ids = Array.isArray(msg.ids) ? msg.ids : [];
+      const saved = panes.map((pane, i) => {
         const conversation = (this.panes.get(i) ?? this.closedPanes.get(i))?.conversation;
-        const messages = !conversation ? [] : conversation.stale ? null : conversation.saved(msg.fields, ids);
-        return messages && { ...header, messages };
+        const messages = !conversation ? [] : conversation.stale ? null : conversation.saved(header.fields, ids[i]);
+        return messages && { ...pane, messages };
       });
       if (saved.some((p) => p === null)) return; // lost track: the next turn persists again
-      this.persist(msg.chat_id, { ...msg.transcript, panes: saved });
+      this.persist(msg.chat_id, { ...header.transcript, panes: saved });
     } else if (msg.type === "messages" || msg.type === "delta" || msg.type === "sync") {
       const pane = msg.pane === undefined ? undefined : this.panes.get(msg.pane) ?? this.closedPanes.get(msg.pane);
       if (!pane?.receive(msg)) return;

@@ -40,12 +40,17 @@ export interface MessagesMessage {
   pane?: number;
 }
 
-/** Keep the transcript in the notebook: this header, plus the views' messages cut to ``fields``. */
+/**
+ * Keep the transcript in the notebook: the last header the view got (``transcript``, with ``fields``, sent when it
+ * changed), plus the messages the view holds cut to ``fields``, with the node ids ``ids`` (runs; per pane for a
+ * comparison).
+ */
 export interface PersistMessage {
   type: "persist";
   chat_id: string;
-  transcript: Record<string, unknown>;
-  fields: string[];
+  ids?: unknown;
+  transcript?: Record<string, unknown>;
+  fields?: string[];
 }
 
 export type Status = "connecting" | "ready" | "generating" | "error" | "closed";

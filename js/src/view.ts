@@ -171,10 +171,11 @@ export class ChatView extends BaseView {
       return;
     }
     if (msg.type === "persist") {
-      // The header came over the wire; the messages are the ones this view holds (unless it lost track).
-      const { ids, ...header } = msg.transcript;
-      const messages = this.messages.conversation.stale ? null : this.messages.conversation.saved(msg.fields, ids);
-      if (messages) this.persist(msg.chat_id, { ...header, messages });
+      // The header came over the wire (when it changed); the messages are the ones this view holds.
+      const header = this.headerOf(msg);
+      const conversation = this.messages.conversation;
+      const messages = !header || conversation.stale ? null : conversation.saved(header.fields, msg.ids);
+      if (header && messages) this.persist(msg.chat_id, { ...header.transcript, messages });
       return;
     }
     if (msg.type === "messages" || msg.type === "delta" || msg.type === "sync") {

@@ -200,6 +200,28 @@ describe("ChatView", () => {
     expect(root.querySelectorAll("[data-role]").length).toBe(2);
   });
 
+  it("keeps the transcript in the notebook from the messages it holds and the last header Python sent", () => {
+    const saved: unknown[] = [];
+    const onSave = (e: Event) => {
+      const detail = (e as CustomEvent).detail;
+      saved.push(JSON.parse(JSON.stringify(detail.transcript)));
+      detail.saved = true;
+    };
+    document.addEventListener("kaito-widget:save-transcript", onSave);
+    model.update({ messages: [user("hi"), reply("there")] });
+    model.custom({ type: "persist", chat_id: "cell-1", ids: [[0, 2]], transcript: { version: 2, model: "tiny" },
+      fields: ["role", "content"] });
+    model.update({ messages: [user("hi"), reply("there"), user("more"), reply("yes")] });
+    model.custom({ type: "persist", chat_id: "cell-1", ids: [[0, 2], [7, 2]] }); // the header did not change
+    document.removeEventListener("kaito-widget:save-transcript", onSave);
+    const m = (role: string, content: string, id: number, parent: number | null) => ({ role, content, id, parent });
+    expect(saved).toEqual([
+      { version: 2, model: "tiny", messages: [m("user", "hi", 0, null), m("assistant", "there", 1, 0)] },
+      { version: 2, model: "tiny", messages: [m("user", "hi", 0, null), m("assistant", "there", 1, 0),
+        m("user", "more", 7, 1), m("assistant", "yes", 8, 7)] },
+    ]);
+  });
+
   it("a message with versions shows ‹ k/n › and asks Python to switch", () => {
     model.update({ messages: [user("hi"), reply("second try", { version: 2, versions: 3 })] });
     const msg = q(root, '[data-role="assistant"]');

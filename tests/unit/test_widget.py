@@ -60,24 +60,27 @@ class Recorder:
         return text
 
     def persisted(self) -> dict[str, Any]:
-        """What a view writes into the notebook for the last ``persist``: its header, plus the messages it holds."""
+        """What a view writes into the notebook for the last ``persist``: the last header it got, plus the messages
+        it holds, with their node ids."""
         i = max(i for i, m in enumerate(self.custom) if m.get("type") == "persist")
         persist = self.custom[i]
+        with_header = [m for m in self.custom[: i + 1] if m.get("type") == "persist" and "transcript" in m][-1]
+        fields = with_header["fields"]
 
-        def fill(head: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
-            head = dict(head)
-            kept = [{k: m[k] for k in persist["fields"] if k in m} for m in messages]
-            ids = [first + k for first, count in head.pop("ids", []) for k in range(count)]
-            if ids:  # the shown messages are a path: each one's parent is the one before
+        def fill(head: dict[str, Any], messages: list[dict[str, Any]], runs: Any) -> dict[str, Any]:
+            kept = [{k: m[k] for k in fields if k in m} for m in messages]
+            ids = [first + k for first, count in runs or [] for k in range(count)]
+            if runs is not None:  # the shown messages are a path: each one's parent is the one before
                 assert len(ids) == len(kept)
                 for n, m in enumerate(kept):
                     m["id"], m["parent"] = ids[n], ids[n - 1] if n else None
             return {**head, "messages": kept}
 
-        head = persist["transcript"]
+        head = with_header["transcript"]
         if "panes" in head:
-            return {**head, "panes": [fill(p, self.conversation(n, i)) for n, p in enumerate(head["panes"])]}
-        return fill(head, self.conversation(None, i))
+            return {**head, "panes": [fill(p, self.conversation(n, i), persist["ids"][n])
+                                      for n, p in enumerate(head["panes"])]}
+        return fill(head, self.conversation(None, i), persist["ids"])
 
     def browser(self, widget: ChatWidget, content: dict[str, Any]) -> None:
         """Deliver a message as if the browser had sent it."""

@@ -23,6 +23,7 @@ from .face import NotebookFace
 from .tool_face import ToolsFace
 from .tool_rounds import ToolBox, ToolStepsChanged
 from .panes import COMPARABLE, PARAMS, ComparePane, build_panes, pane_settings
+from .splices import MessageSplices
 
 KIND = "compare"
 
@@ -31,8 +32,8 @@ class CompareWidget(ToolsFace, NotebookFace):
     """Compare settings side by side: give one of temperature, top_p, max_tokens, system_prompt, model or workspace
     as a list (one pane per value), or ``grid={...}`` over two of them (one pane per combination)."""
 
-    panes_state = traitlets.List(traitlets.Dict(), help="Per pane: label, setting, messages, streaming index, "
-                                 "status, model, closed").tag(sync=True)
+    panes_state = traitlets.List(traitlets.Dict(), help="Per pane: label, setting, streaming index, status, model, "
+                                 "closed (its messages travel as splices, see splices.py)").tag(sync=True)
     compared = traitlets.List(traitlets.Unicode(), help="The parameters that differ between panes").tag(sync=True)
     shared = traitlets.Dict(help="The settings all panes share, shown once in the header").tag(sync=True)
     can_undo_clear = traitlets.Bool(False).tag(sync=True)
@@ -86,6 +87,7 @@ class CompareWidget(ToolsFace, NotebookFace):
             base_url=base_url, api_key=api_key, model=fixed.get("model"), params=params, overflow=overflow,
             toolbox=toolbox)
         self._coalescers = [DeltaCoalescer(self._delta_sender(p.index)) for p in self._panes]
+        self._splices = [MessageSplices() for _ in self._panes]
         shared = {k: v for k, v in fixed.items() if v is not None}
         super().__init__(chat_id=chat_id, history=history, kind=KIND, compared=compared, shared=shared,
                          panes_state=[self._pane_state(p) for p in self._panes])
@@ -262,7 +264,7 @@ class CompareWidget(ToolsFace, NotebookFace):
     def _pane_state(pane: ComparePane, streaming_index: int = -1) -> dict[str, Any]:
         c = pane.controller
         return {
-            "index": pane.index, "label": pane.label, "setting": pane.setting, "messages": c.messages,
+            "index": pane.index, "label": pane.label, "setting": pane.setting,
             "streaming_index": streaming_index, "status": "closed" if pane.closed else c.status,
             "status_message": c.status_message, "model": c.model or "", "endpoint_host": c.endpoint_host,
             "closed": pane.closed, "context_window": c.context_window, "context_used": c.context_used,
@@ -293,8 +295,10 @@ class CompareWidget(ToolsFace, NotebookFace):
                 self._send_sync(pane.index, event.index, event.text, event.reasoning)
             elif isinstance(event, MessagesChanged):
                 self._coalescers[pane.index].flush()  # the last tokens go before the commit that ends the stream
+                splice = self._splices[pane.index].change(event.messages, event.streaming_index)
+                NotebookFace.send(self, {**splice, "pane": pane.index})
                 with self.hold_sync():
-                    self._update_pane(pane, messages=event.messages, streaming_index=event.streaming_index)
+                    self._update_pane(pane, streaming_index=event.streaming_index)
                     self.can_undo_clear = any(p.controller.can_undo_clear for p in self.panes)
                 if event.streaming_index == -1 and not any(p.controller.generating for p in self.panes):
                     self._persist()  # once every pane has finished its turn (or on clear, restore)
@@ -303,14 +307,23 @@ class CompareWidget(ToolsFace, NotebookFace):
             elif isinstance(event, Notice):
                 self._notice(f"{pane.label}: {event.text}", event.level, pane=pane.index)
 
+    def _send_snapshot(self, pane: Any) -> None:
+        indices = [pane] if isinstance(pane, int) and 0 <= pane < len(self._panes) else range(len(self._panes))
+        with self._lock:
+            for i in indices:
+                NotebookFace.send(self, {**self._splices[i].snapshot(), "pane": i})
+
     def _delta_sender(self, index: int):
         def send(reply_index: int, offset: int, text: str, part: str) -> None:
             NotebookFace.send(self, {"type": "delta", "pane": index, "index": reply_index, "offset": offset,
                                      "text": text, **({"part": part} if part != "answer" else {})})
+            if part == "answer":  # the views hold the answer so far: the finished reply need not carry it again
+                self._splices[index].streamed(reply_index, offset, text)
         return send
 
     def _send_sync(self, pane: int, index: int, text: str, reasoning: str) -> None:
         NotebookFace.send(self, {"type": "sync", "pane": pane, "index": index, "text": text, "reasoning": reasoning})
+        self._splices[pane].streamed(index, 0, text)
 
     def _send_steps(self, pane: int, index: int, steps: list[dict[str, Any]]) -> None:
         NotebookFace.send(self, {"type": "tool_steps", "pane": pane, "index": index, "steps": steps})

@@ -13,6 +13,7 @@ in characters per token learned from that usage.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -153,3 +154,66 @@ def left_out_note(turns: int, window: int | None) -> str:
     within = f" of {window} tokens" if window else ""
     return (f"{turns} earlier turn{'s' if turns != 1 else ''} left out of what the model saw, to fit its context "
             f"window{within} (the transcript keeps them).")
+
+
+class ContextBudget:
+    """One conversation's view of the context window: each model's window (from ``GET /models``, or learned from the
+    server's context-length error), the last reply's usage, and what to do on overflow. Thread-safe."""
+
+    def __init__(self, overflow: str = "truncate") -> None:
+        self.overflow = check_overflow(overflow)
+        self._windows: dict[str, int] = {}
+        self._usage: Usage | None = None
+        self._lock = threading.Lock()
+
+    def window(self, model: str | None) -> int | None:
+        return self._windows.get(model or "")
+
+    @property
+    def used(self) -> int | None:
+        """Tokens the last reply's request used, prompt and reply together (from its usage)."""
+        usage = self._usage
+        return usage.total if usage else None
+
+    def set_models(self, models: list[Any]) -> None:
+        """Windows from the server's model list (``ModelInfo``); an adapter without one has its base model's."""
+        windows = {m.id: m.max_model_len for m in models if m.max_model_len}
+        windows.update({m.id: windows[m.parent] for m in models if m.id not in windows and m.parent in windows})
+        with self._lock:
+            self._windows = windows
+
+    def plan(self, history: list[Message], *, model: str, max_tokens: int, count: Counter,
+             leave_out_at_least: int = 0) -> Plan:
+        """What to send (see ``plan_request``); with overflow="error" everything, as the user asked."""
+        window = self.window(model) if self.overflow == "truncate" else None
+        return plan_request(history, window=window, max_tokens=max_tokens, count=count, usage=self._usage,
+                            leave_out_at_least=leave_out_at_least)
+
+    def record_usage(self, prompt_tokens: int | None, completion_tokens: int | None, plan: Plan | None,
+                     generated_chars: int) -> None:
+        """Remember a finished request's usage: the header's count, and the rate the next estimate uses."""
+        if prompt_tokens is None or completion_tokens is None or plan is None:
+            return
+        with self._lock:
+            self._usage = Usage(prompt_tokens, completion_tokens, message_chars(plan.messages) + generated_chars)
+
+    def learn_from_error(self, model: str | None, text: str, plan: Plan | None) -> tuple[bool, bool]:
+        """The server refused a request as longer than its window: remember the window (and the prompt's real
+        token count, for the estimate). Returns (is it that error, was the window new to us)."""
+        window = window_from_error(text)
+        if window is None or plan is None:
+            return False, False
+        prompt = prompt_tokens_from_error(text)
+        with self._lock:
+            new = (model or "") not in self._windows
+            self._windows.setdefault(model or "", window)
+            if prompt is not None:
+                self._usage = Usage(prompt, 0, message_chars(plan.messages))
+        return True, new
+
+    def explain(self, error: str) -> str:
+        """With overflow="error", a context-length error also says how to go on."""
+        if self.overflow == "error" and window_from_error(error):
+            error += (" The conversation no longer fits the model's context window: Clear it, lower max_tokens, or "
+                      "use overflow='truncate' to leave the oldest turns out.")
+        return error

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import api_modes
 from . import params as P
 from . import stream_parts as S
-from .context_window import Usage, check_overflow, left_out_note, message_chars, plan_request, \
-    prompt_tokens_from_error, window_from_error
+from .context_window import ContextBudget, left_out_note
 from .conversation_tree import ROOT, ConversationTree
 from .errors import BusyError, ChatError, StillConnecting
 from .reply import ANSWER, REASONING, Reply
@@ -136,9 +135,7 @@ class ChatController:
             "max_tokens": P.validate("max_tokens", max_tokens),
             "system_prompt": P.validate("system_prompt", system_prompt) or None,
         }
-        self._overflow = check_overflow(overflow)
-        self._windows: dict[str, int] = {}  # context window per model id, from GET /models or a context error
-        self._usage: Usage | None = None  # the last reply's usage: the header's count and the token estimate's rate
+        self._budget = ContextBudget(overflow)  # windows, the last usage, what to do when a conversation outgrows
         self._tokenize_supported = True  # vLLM's POST /tokenize; off after a 404
         self._requested_model = model
         self._model: str | None = model
@@ -296,16 +293,16 @@ class ChatController:
     @property
     def context_window(self) -> int | None:
         """The model's context window in tokens when the server says (vLLM's ``max_model_len``), else None."""
-        return self._windows.get(self._model or "")
+        return self._budget.window(self._model)
 
     @property
     def context_used(self) -> int | None:
         """Tokens the last reply's request used, prompt and reply together (from its ``usage``), else None."""
-        return self._usage.total if self._usage else None
+        return self._budget.used
 
     @property
     def overflow(self) -> str:
-        return self._overflow
+        return self._budget.overflow
 
     def _fit_max_tokens(self) -> None:
         """A max_tokens above the window (given before it was known) is lowered to it, with a notice."""
@@ -367,12 +364,10 @@ class ChatController:
             self._connect_error = error
             self._set_status("error", str(error))
         else:
-            windows = {m.id: m.max_model_len for m in models if m.max_model_len}
-            windows.update({m.id: windows[m.parent] for m in models if m.id not in windows and m.parent in windows})
+            self._budget.set_models(models)
             with self._lock:
                 self._endpoint, self._client, self._model = endpoint, client, model
                 self._mode, self._models = endpoint.api_mode, tuple(m.id for m in models)
-                self._windows = windows
                 self._connect_error = None
             self._emit(self._connected_event())
             self._fit_max_tokens()
@@ -619,15 +614,9 @@ class ChatController:
         except Exception as exc:
             if not gen.stop_requested.is_set():  # closing the stream on stop() raises here; that is not an error
                 error = str(exc) if isinstance(exc, ChatError) else error_text(exc)
-                error = self.tools.explain_error(error)
-                if window_from_error(error) and self._overflow == "error":
-                    error += (" The conversation no longer fits the model's context window: Clear it, lower "
-                              "max_tokens, or use overflow='truncate' to leave the oldest turns out.")
-        if gen.prompt_tokens is not None and gen.usage_tokens is not None and gen.plan is not None:
-            # the thinking counts in completion_tokens, so its characters count in the rate too
-            chars = message_chars(gen.plan.messages) + len(gen.text) + len(gen.reasoning)
-            with self._lock:
-                self._usage = Usage(gen.prompt_tokens, gen.usage_tokens, chars)
+                error = self._budget.explain(self.tools.explain_error(error))
+        # the thinking counts in completion_tokens, so its characters count in the rate too
+        self._budget.record_usage(gen.prompt_tokens, gen.usage_tokens, gen.plan, len(gen.text) + len(gen.reasoning))
         self._finalize(gen, error=error, stopped=gen.stop_requested.is_set())
 
     def _apply(self, gen: Reply, part: S.Part) -> None:
@@ -681,18 +670,10 @@ class ChatController:
     def _learn_from_context_error(self, gen: Reply, text: str) -> bool:
         """vLLM refused the request as longer than the window: remember the window (and the prompt's real token
         count, for the estimate); True when the request should be retried with more turns left out."""
-        window = window_from_error(text)
-        if window is None or gen.plan is None:
-            return False
-        prompt = prompt_tokens_from_error(text)
-        with self._lock:
-            first_time = (self._model or "") not in self._windows
-            self._windows.setdefault(self._model or "", window)
-            if prompt is not None:
-                self._usage = Usage(prompt, 0, message_chars(gen.plan.messages))
-        if first_time:
-            self._emit(self._connected_event())
-        if self._overflow != "truncate" or gen.context_retried:
+        too_long, new_window = self._budget.learn_from_error(self._model, text, gen.plan)
+        if new_window:
+            self._emit(self._connected_event())  # the header shows the window now
+        if not too_long or self._budget.overflow != "truncate" or gen.context_retried:
             return False  # overflow="error", or this was already the retry
         gen.context_retried = True
         gen.leave_out_at_least = gen.plan.turns_left_out + 1
@@ -701,12 +682,10 @@ class ChatController:
     def _stream_in_mode(self, gen: Reply) -> Iterator[S.Part]:
         with self._lock:
             params, model, client, endpoint = dict(self._params), self._model, self._client, self._endpoint
-            usage = self._usage
         assert client is not None and endpoint is not None and model is not None
-        window = self.context_window if self._overflow == "truncate" else None
-        gen.plan = plan_request(self.history(gen.index), window=window, max_tokens=params["max_tokens"],
-                                count=lambda messages: self._count_tokens(messages, model), usage=usage,
-                                leave_out_at_least=gen.leave_out_at_least)
+        gen.plan = self._budget.plan(self.history(gen.index), model=model, max_tokens=params["max_tokens"],
+                                     count=lambda messages: self._count_tokens(messages, model),
+                                     leave_out_at_least=gen.leave_out_at_least)
         gen.usage_before_round = gen.usage_tokens or 0
         with self._lock:  # this turn's earlier tool rounds: the calls and results, after the history
             messages = gen.plan.messages + self.tools.round_messages(gen)

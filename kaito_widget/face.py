@@ -48,7 +48,11 @@ class NotebookFace(anywidget.AnyWidget):
             raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
         self.history = history
         self._told_unsaved = False
-        self._display_id: str | None = None  # set when displayed; the reader text of that output is refreshed
+        self._display_id: str | None = None  # set when displayed
+        # No extension keeps the transcript (and, on save, the output's reader text) in this frontend's notebook:
+        # refresh the output's plain text after each turn instead, at the cost of a redraw of the view.
+        self._refresh_reader_text = False
+        self._persist_header: dict[str, Any] | None = None  # the transcript header the views hold
         self._lock = threading.RLock()  # trait updates come from worker threads and the kernel's threads
         super().__init__(chat_id=chat_id or _default_chat_id(), restore_pending=history == "restore", **traits)
 
@@ -93,9 +97,20 @@ class NotebookFace(anywidget.AnyWidget):
         return data
 
     def _persist(self) -> None:
-        """Hand the transcript to the notebook (the extension writes it into the metadata) and refresh the reader
-        text of the output: the live view is redrawn from the widget's state and keeps what the user was typing."""
-        super().send({"type": "persist", "chat_id": self.chat_id, "transcript": self._transcript()})
+        """Ask the views to keep the transcript in the notebook. They hold every message already (see splices.py),
+        so only the node ids of the messages shown travel, and the transcript's header (model, parameters, other
+        versions…) when it changed since the views last got it; the extension writes the metadata, and the output's
+        reader text when the notebook is saved. Without it, the reader text is refreshed here."""
+        header, ids = _header_and_ids(self._transcript())
+        message: dict[str, Any] = {"type": "persist", "chat_id": self.chat_id, "ids": ids}
+        if header != self._persist_header:
+            message.update(transcript=header, fields=list(T.MESSAGE_FIELDS))
+            self._persist_header = header
+        super().send(message)
+        if self._refresh_reader_text:
+            self._update_output()
+
+    def _update_output(self) -> None:
         if self._display_id is not None:
             from IPython.display import update_display
 
@@ -103,6 +118,10 @@ class NotebookFace(anywidget.AnyWidget):
 
     def _restore(self, data: Any) -> None:
         """A view found this chat's saved transcript in the notebook (None: nothing saved)."""
+        raise NotImplementedError
+
+    def _send_snapshot(self, pane: Any) -> None:
+        """A view opened (or lost track): send it the whole conversation (each pane's, or ``pane``'s)."""
         raise NotImplementedError
 
     def _face_message(self, kind: Any, content: dict[str, Any]) -> bool:
@@ -113,6 +132,9 @@ class NotebookFace(anywidget.AnyWidget):
             self._persist_unavailable()
         elif kind == "export":
             self._download()
+        elif kind == "snapshot_request":
+            self._persist_header = None  # a new view: the next persist carries the header again
+            self._send_snapshot(content.get("pane"))
         else:
             return False
         return True
@@ -136,11 +158,38 @@ class NotebookFace(anywidget.AnyWidget):
     def _persist_unavailable(self) -> None:
         if not self._told_unsaved:
             self._told_unsaved = True
+            self._refresh_reader_text = True
+            self._update_output()
             self._notice("This frontend cannot keep the transcript in the notebook (JupyterLab 4 and Notebook 7 with "
                          "kaito-widget installed can). Export and .save() still work.")
 
     def _download(self) -> None:
         super().send({"type": "download", "filename": self._export_name(), "text": self.to_markdown()})
+
+
+def _header_and_ids(transcript: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """A saved transcript without its messages (what the views add theirs to), and the node ids of those
+    messages as runs ``[[first, count], ...]`` (a path: each one's parent is the one before): a few numbers however
+    long the conversation. For a comparison, each pane's header, and a list of each pane's runs."""
+    def split(t: dict[str, Any]) -> tuple[dict[str, Any], list[list[int]] | None]:
+        ids = [m.get("id") for m in t.get("messages", [])]
+        runs = _runs(ids) if all(isinstance(i, int) for i in ids) else None
+        return {k: v for k, v in t.items() if k != "messages"}, runs
+
+    if isinstance(transcript.get("panes"), list):
+        panes = [split(p) for p in transcript["panes"]]
+        return {**transcript, "panes": [h for h, _ in panes]}, [r for _, r in panes]
+    return split(transcript)
+
+
+def _runs(ids: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for i in ids:
+        if runs and runs[-1][0] + runs[-1][1] == i:
+            runs[-1][1] += 1
+        else:
+            runs.append([i, 1])
+    return runs
 
 
 _current_execution = {"msg_id": "", "chats": 0}  # chats created by the execute request running now

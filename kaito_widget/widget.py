@@ -19,6 +19,7 @@ from .coalesce import DeltaCoalescer
 from .commands import is_command, run_command
 from .workspaces import workspace_resolver
 from .face import NotebookFace
+from .splices import MessageSplices
 from .tool_face import ToolsFace
 from .tool_rounds import ToolBox, ToolStepsChanged
 from .controller import (
@@ -39,7 +40,8 @@ class ChatWidget(ToolsFace, NotebookFace):
     ``tools=[fn, ...]`` lets the model call those Python functions; ``approve`` says who decides each call: "ask"
     (Run tool / Skip tool in the chat, the default), "auto", or ``callable(name, arguments) -> bool``."""
 
-    messages = traitlets.List(traitlets.Dict(), help="The transcript (committed turns).").tag(sync=True)
+    # Not synced as a trait (that would send the whole list after every turn): the views get splices (splices.py).
+    messages = traitlets.List(traitlets.Dict(), help="The transcript (committed turns).")
     streaming_index = traitlets.Int(-1).tag(sync=True)
     status = traitlets.Unicode("connecting").tag(sync=True)
     status_message = traitlets.Unicode("").tag(sync=True)
@@ -99,6 +101,7 @@ class ChatWidget(ToolsFace, NotebookFace):
         )
         self.workspace, self.namespace = workspace, namespace
         self._coalescer = DeltaCoalescer(self._send_delta)
+        self._splices = MessageSplices()
         super().__init__(
             chat_id=chat_id, history=history, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
             system_prompt=system_prompt or "",
@@ -251,6 +254,7 @@ class ChatWidget(ToolsFace, NotebookFace):
                 self._send_sync(event.index, event.text, event.reasoning)
             elif isinstance(event, MessagesChanged):
                 self._coalescer.flush()  # the last tokens go before the commit that ends the stream
+                super().send(self._splices.change(event.messages, event.streaming_index))
                 with self.hold_sync():
                     self.messages = event.messages
                     self.streaming_index = event.streaming_index
@@ -272,12 +276,19 @@ class ChatWidget(ToolsFace, NotebookFace):
             elif isinstance(event, ParamChanged):
                 setattr(self, event.name, "" if event.value is None else event.value)
 
+    def _send_snapshot(self, pane: Any) -> None:
+        with self._lock:
+            super().send(self._splices.snapshot())
+
     def _send_delta(self, index: int, offset: int, text: str, part: str) -> None:
         super().send({"type": "delta", "index": index, "offset": offset, "text": text,
                       **({"part": part} if part != "answer" else {})})
+        if part == "answer":  # the views hold the answer so far: the finished reply need not carry it again
+            self._splices.streamed(index, offset, text)
 
     def _send_sync(self, index: int, text: str, reasoning: str) -> None:
         super().send({"type": "sync", "index": index, "text": text, "reasoning": reasoning})
+        self._splices.streamed(index, 0, text)
 
     def _send_steps(self, index: int, steps: list[dict[str, Any]]) -> None:
         super().send({"type": "tool_steps", "index": index, "steps": steps})

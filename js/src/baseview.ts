@@ -3,14 +3,15 @@
  * in, listening to the model without outliving a redraw, the transcript kept in the notebook, the message box,
  * full screen, and what the user had going when JupyterLab redraws the output.
  */
-import type { ClientMessage } from "./protocol";
+import type { ClientMessage, PersistMessage } from "./protocol";
+import type { FollowBottom } from "./follow";
 import { loadTranscript, saveTranscript } from "./lab/bridge";
 import { h } from "./messages";
 
 /**
- * What the user had going in a view, kept per chat: Python refreshes the output's plain-text transcript
- * after each turn, and JupyterLab redraws the view then; the new view picks up the draft, caret, focus, scroll
- * position and full screen where the old one left them.
+ * What the user had going in a view, kept per chat: when JupyterLab redraws the output (a frontend without the
+ * extension, where Python refreshes the output's plain-text transcript after each turn), the new view picks up
+ * the draft, caret, focus, scroll position and full screen where the old one left them.
  */
 interface ViewMemory {
   draft: string;
@@ -119,7 +120,8 @@ export abstract class BaseView {
   protected abstract fullBtn: HTMLButtonElement;
   /** The element that scrolls the conversation. */
   protected abstract scroller: HTMLElement;
-  protected stickToBottom = true;
+  /** Keeps the end of the conversation in view (and offers "Jump to latest" when the user reads back). */
+  protected abstract follow: FollowBottom;
   protected disposers: (() => void)[] = [];
   private composing = false;
   private placeholder: Comment | null = null;
@@ -137,7 +139,7 @@ export abstract class BaseView {
     if (!text.trim() || this.generating || this.baseModel.get("closed")) return;
     this.baseModel.send({ type: "send", text });
     this.input.value = "";
-    this.stickToBottom = true;
+    this.follow.toEnd(); // the message and its reply come into view, even if the user had scrolled up
     this.remember();
   }
 
@@ -149,12 +151,22 @@ export abstract class BaseView {
     this.baseModel.send({ type: "restore", transcript: capTranscript(transcript ?? null) });
   }
 
+  /** The transcript header Python sent last (it travels only when it changed), and the message fields to keep. */
+  protected persistHeader: { transcript: Record<string, unknown>; fields: string[] } | null = null;
+
+  /** The header for ``msg``: its own if it carries one (then remembered), else the last one; null if none yet. */
+  protected headerOf(msg: PersistMessage): { transcript: Record<string, unknown>; fields: string[] } | null {
+    if (msg.transcript && msg.fields) this.persistHeader = { transcript: msg.transcript, fields: msg.fields };
+    return this.persistHeader;
+  }
+
   protected persist(chatId: string, transcript: unknown): void {
     if (!saveTranscript(this.host, chatId, transcript)) this.unsaved();
   }
 
   private unsaved(): void {
-    if (this.toldUnsaved) return;
+    // A detached output (a cell out of the notebook's window) cannot reach the extension; that is not its absence.
+    if (this.toldUnsaved || !this.host.isConnected) return;
     this.toldUnsaved = true;
     this.baseModel.send({ type: "persist_unavailable" });
   }
@@ -204,11 +216,8 @@ export abstract class BaseView {
     };
     document.addEventListener("keydown", onKey, true);
     this.disposers.push(() => document.removeEventListener("keydown", onKey, true));
-    this.scroller.addEventListener("scroll", () => {
-      const gap = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight;
-      this.stickToBottom = gap < 40;
-      this.remember();
-    });
+    this.scroller.addEventListener("scroll", () => this.remember(), { passive: true });
+    this.disposers.push(() => this.follow.dispose());
     for (const event of ["input", "focus", "blur", "select", "keyup"]) {
       this.input.addEventListener(event, () => this.remember());
     }
@@ -220,8 +229,8 @@ export abstract class BaseView {
       draft: this.input.value,
       selection: [this.input.selectionStart ?? 0, this.input.selectionEnd ?? 0],
       focused: document.activeElement === this.input,
-      scrollTop: this.scroller.scrollTop,
-      stickToBottom: this.stickToBottom,
+      scrollTop: this.follow.scrollTop,
+      stickToBottom: this.follow.stick,
       fullScreen: this.root.classList.contains("kaito-fullscreen"),
     });
   }
@@ -231,8 +240,7 @@ export abstract class BaseView {
     const memory = memories.get(this.baseModel.get("chat_id"));
     if (!memory) return;
     this.input.value = memory.draft;
-    this.stickToBottom = memory.stickToBottom;
-    if (!memory.stickToBottom) this.scroller.scrollTop = memory.scrollTop;
+    this.follow.restore(memory.stickToBottom, memory.scrollTop);
     if (memory.fullScreen) whenConnected(this.host, () => this.setFullScreen(true));
     if (memory.focused) {
       // A tick later, once the view this one replaces is gone; never steal focus the user gave something else.
@@ -252,7 +260,7 @@ export abstract class BaseView {
   }
 
   protected afterUpdate(): void {
-    if (this.stickToBottom) this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.follow.update();
   }
 
   /**
@@ -260,6 +268,7 @@ export abstract class BaseView {
    * position:fixed overlay inside the cell. A placeholder keeps the root's place in the output for the way back.
    */
   protected setFullScreen(on: boolean): void {
+    const { stick, scrollTop } = this.follow;
     if (on && !this.placeholder) {
       this.placeholder = document.createComment("kaito-chat (full screen)");
       this.root.replaceWith(this.placeholder);
@@ -270,6 +279,7 @@ export abstract class BaseView {
     }
     this.root.classList.toggle("kaito-fullscreen", on);
     this.fullBtn.setAttribute("aria-pressed", String(on));
+    this.follow.restore(stick, scrollTop); // moving the root reset its scroll position
     if (on) this.input.focus();
     this.remember();
   }

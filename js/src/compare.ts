@@ -5,10 +5,11 @@
  */
 import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./baseview";
 import { changedRanges, clearMarks, markRanges } from "./diff";
+import { FollowBottom } from "./follow";
 import { MessageList, type StreamMessage } from "./messagelist";
 import { button, formatContext, formatStats, h } from "./messages";
 import { copyText, flash } from "./renderer";
-import type { ClientMessage, CompareState, PaneState, ServerMessage, WidgetModel } from "./protocol";
+import type { ClientMessage, CompareState, MessagesMessage, PaneState, ServerMessage, WidgetModel } from "./protocol";
 
 function notice(text: string, level: string): HTMLElement {
   const attrs: Record<string, string> = { class: `kaito-message kaito-notice kaito-${level}`, "data-role": "system" };
@@ -30,8 +31,10 @@ class PaneView {
   private continueBtn: HTMLButtonElement;
   private closeBtn: HTMLButtonElement;
   private state: PaneState;
+  private openPanes = 1;
 
-  constructor(state: PaneState, send: (msg: ClientMessage) => void) {
+  /** @param built called when older messages were added to the pane later (the grid's rows change) */
+  constructor(state: PaneState, send: (msg: ClientMessage) => void, built: () => void) {
     this.state = state;
     const pane = state.index;
     this.statusEl = h("span", { class: "kaito-status", role: "status" });
@@ -49,7 +52,7 @@ class PaneView {
     this.continueBtn.addEventListener("click", () => send({ type: "continue_with", pane }));
     this.closeBtn.addEventListener("click", () => send({ type: "close_pane", pane }));
     this.copyBtn.addEventListener("click", () => {
-      const last = [...this.state.messages].reverse().find((m) => m.role === "assistant");
+      const last = [...this.messages.messages].reverse().find((m) => m.role === "assistant");
       if (last) void copyText(last.content).then(() => flash(this.copyBtn, "Copied"));
     });
     const header = h(
@@ -65,8 +68,19 @@ class PaneView {
     this.el = h("div", { class: "kaito-pane", "data-pane-index": String(pane), role: "group", "aria-label": state.label },
       header);
     // Each pane keeps its own versions (Regenerate); edits go through the one message box, so panes only switch.
-    this.messages = new MessageList(this.el, () => send({ type: "sync_request", pane }), () => null, String(pane), {
-      intent: (msg) => send(msg.type === "select_version" ? { ...msg, pane } : msg), editable: false });
+    this.messages = new MessageList(this.el, () => send({ type: "sync_request", pane }),
+      () => send({ type: "snapshot_request", pane }), () => null, String(pane), {
+        intent: (msg) => send(msg.type === "select_version" ? { ...msg, pane } : msg), editable: false }, built);
+    this.messages.conversation.open();
+  }
+
+  /** This pane's conversation as the view holds it. */
+  get conversation(): MessageList["conversation"] {
+    return this.messages.conversation;
+  }
+
+  get hasMessages(): boolean {
+    return this.messages.messages.length > 0;
   }
 
   get generating(): boolean {
@@ -84,7 +98,7 @@ class PaneView {
 
   render(state: PaneState, openPanes: number): void {
     this.state = state;
-    this.messages.render(state.messages, state.streaming_index);
+    this.openPanes = openPanes;
     this.modelEl.textContent = state.model || "…";
     this.statusEl.dataset.status = state.status;
     this.statusEl.textContent = STATUS_TEXT[state.status] ?? state.status;
@@ -95,10 +109,17 @@ class PaneView {
       note.classList.add("kaito-pane-status-note");
       this.notes.prepend(note);
     }
-    const last = [...state.messages].reverse().find((m) => m.role === "assistant");
+    this.renderControls();
+  }
+
+  /** What depends on the messages: the last reply's stats, Regenerate, Copy reply, Continue and Close. */
+  renderControls(): void {
+    const messages = this.messages.messages;
+    const openPanes = this.openPanes;
+    const state = this.state;
+    const last = [...messages].reverse().find((m) => m.role === "assistant");
     const context = formatContext(state.context_used, state.context_window);
     this.statsEl.textContent = [formatStats(last?.stats), context].filter(Boolean).join(" · ");
-    const messages = state.messages;
     this.stopBtn.hidden = !this.generating;
     this.regenBtn.disabled = this.generating || !messages.length || messages[messages.length - 1].role !== "assistant";
     this.copyBtn.disabled = !last;
@@ -106,16 +127,18 @@ class PaneView {
     this.closeBtn.hidden = openPanes < 2;
   }
 
-  receive(msg: StreamMessage): boolean {
-    return this.messages.receive(msg, this.state.streaming_index);
+  receive(msg: StreamMessage | MessagesMessage): boolean {
+    if (!this.messages.receive(msg)) return false;
+    if (msg.type === "messages") this.renderControls();
+    return true;
   }
 
   note(text: string, level: string): void {
     this.notes.append(notice(text, level));
   }
 
-  requestSync(): void {
-    this.messages.requestSync();
+  dispose(): void {
+    this.messages.dispose();
   }
 }
 
@@ -124,9 +147,12 @@ export class CompareView extends BaseView {
   protected input: HTMLTextAreaElement;
   protected fullBtn: HTMLButtonElement;
   protected scroller: HTMLElement;
+  protected follow: FollowBottom;
   private model: WidgetModel<CompareState>;
   private grid: HTMLElement;
   private panes = new Map<number, PaneView>();
+  private closedPanes = new Map<number, PaneView>(); // their conversations still go into the notebook
+  private marked = false; // Differences marks are on screen
   private sharedEl: HTMLElement;
   private notices: HTMLElement;
   private sendBtn: HTMLButtonElement;
@@ -161,6 +187,7 @@ export class CompareView extends BaseView {
     );
     this.grid = h("div", { class: "kaito-compare-grid", role: "log", "aria-label": "Comparison" });
     this.scroller = this.grid;
+    this.follow = new FollowBottom(this.grid);
     this.notices = h("div", { class: "kaito-compare-notices", "aria-live": "polite" });
     this.input = h("textarea", {
       class: "kaito-textarea",
@@ -171,7 +198,7 @@ export class CompareView extends BaseView {
     this.sendBtn = button("Send", "Send", "kaito-send kaito-primary");
     this.stopAllBtn = button("Stop all", "■ Stop all", "kaito-stop kaito-stop-all");
     const inputRow = h("div", { class: "kaito-input" }, this.input, this.sendBtn, this.stopAllBtn);
-    this.root = h("div", { class: "kaito-chat kaito-compare" }, header, this.grid, this.notices, inputRow);
+    this.root = h("div", { class: "kaito-chat kaito-compare" }, header, this.follow.el, this.notices, inputRow);
     host.append(this.root);
 
     this.listen("change:panes_state", () => this.render());
@@ -191,8 +218,8 @@ export class CompareView extends BaseView {
     this.renderShared();
     this.render();
     this.model.send({ type: "view_ready" }); // Run tool / Skip tool can be pressed here (approve="ask" may wait)
-    for (const pane of this.panes.values()) if (pane.generating) pane.requestSync(); // opened mid-reply
     this.recall();
+    this.disposers.push(() => [...this.panes.values(), ...this.closedPanes.values()].forEach((p) => p.dispose()));
     if (this.model.get("restore_pending")) whenConnected(this.host, () => this.restoreFromNotebook());
   }
 
@@ -208,8 +235,22 @@ export class CompareView extends BaseView {
     } else if (msg.type === "download") {
       download(msg.filename, msg.text);
     } else if (msg.type === "persist") {
-      this.persist(msg.chat_id, msg.transcript);
-    } else if (msg.pane !== undefined && this.panes.get(msg.pane)?.receive(msg)) {
+      // The header came over the wire (when it changed); each pane's messages are the ones this view holds.
+      const header = this.headerOf(msg);
+      if (!header) return; // opened after the header was sent: the next one comes with it
+      const panes = (header.transcript.panes ?? []) as Record<string, unknown>[];
+      const ids = Array.isArray(msg.ids) ? msg.ids : [];
+      const saved = panes.map((pane, i) => {
+        const conversation = (this.panes.get(i) ?? this.closedPanes.get(i))?.conversation;
+        const messages = !conversation ? [] : conversation.stale ? null : conversation.saved(header.fields, ids[i]);
+        return messages && { ...pane, messages };
+      });
+      if (saved.some((p) => p === null)) return; // lost track: the next turn persists again
+      this.persist(msg.chat_id, { ...header.transcript, panes: saved });
+    } else if (msg.type === "messages" || msg.type === "delta" || msg.type === "sync" || msg.type === "tool_steps") {
+      const pane = msg.pane === undefined ? undefined : this.panes.get(msg.pane) ?? this.closedPanes.get(msg.pane);
+      if (!pane?.receive(msg)) return;
+      if (msg.type === "messages") this.renderControls();
       this.layout();
       this.afterUpdate();
     }
@@ -229,25 +270,31 @@ export class CompareView extends BaseView {
       if (!open.has(index)) {
         pane.el.remove();
         this.panes.delete(index);
+        this.closedPanes.set(index, pane);
       }
     }
     for (const state of states) {
       let pane = this.panes.get(state.index);
       if (!pane) {
-        pane = new PaneView(state, (msg) => this.model.send(msg));
+        pane = new PaneView(state, (msg) => this.model.send(msg), () => this.layout());
         this.panes.set(state.index, pane);
         this.grid.append(pane.el);
       }
       pane.render(state, states.length);
     }
+    this.renderControls();
+    this.layout();
+    if (!this.generating) this.renderDiff(); // while replies stream, the marks of earlier turns stay as they are
+    this.afterUpdate();
+  }
+
+  private renderControls(): void {
     const generating = this.generating;
+    const any = [...this.panes.values()].some((p) => p.hasMessages);
     this.sendBtn.hidden = generating;
     this.stopAllBtn.hidden = !generating;
-    this.clearBtn.disabled = !states.some((s) => s.messages.length) && !generating;
-    this.exportBtn.disabled = !states.some((s) => s.messages.length);
-    this.layout();
-    if (!generating) this.renderDiff(); // while replies stream, the marks of earlier turns stay as they are
-    this.afterUpdate();
+    this.clearBtn.disabled = !any && !generating;
+    this.exportBtn.disabled = !any;
   }
 
   /**
@@ -255,6 +302,9 @@ export class CompareView extends BaseView {
    * have, and say so when a reply is identical.
    */
   private renderDiff(): void {
+    const on = this.diffBtn.getAttribute("aria-pressed") === "true";
+    if (!on && !this.marked) return; // nothing to clear: no walk over every reply of a long comparison
+    this.marked = on;
     const panes = [...this.panes.values()];
     for (const pane of panes) {
       for (const reply of pane.replies()) {

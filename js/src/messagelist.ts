@@ -1,9 +1,13 @@
 /**
- * The messages of one conversation on screen: committed messages reconciled with the synced transcript, and the
- * reply being generated rendered incrementally from delta messages. Used by the chat view and by each pane of the
- * compare view.
+ * The messages of one conversation on screen. The conversation arrives as splices (see conversation.ts): a
+ * finished turn appends to what is on screen, and nothing already rendered is parsed, sanitized or highlighted
+ * again. The reply being generated is rendered incrementally from delta messages. A long transcript (a view
+ * opening on a restored or loaded conversation) is built newest first: its end at once, older turns in idle
+ * slices. Used by the chat view and by each pane of the compare view.
  */
-import { codePointLength, dropCodePoints, type ChatMessage } from "./protocol";
+import { Conversation } from "./conversation";
+import { buildNewestFirst } from "./idle";
+import { codePointLength, dropCodePoints, type ChatMessage, type MessagesMessage } from "./protocol";
 import { decorateMessage, h, messageElement } from "./messages";
 import { LiveReasoning } from "./reasoning";
 import { MarkdownStream } from "./renderer";
@@ -41,73 +45,84 @@ function messageKey(m: ChatMessage): string {
 }
 
 export class MessageList {
-  private rendered: RenderedMessage[] = [];
+  readonly conversation: Conversation;
+  private rendered: (RenderedMessage | undefined)[] = [];
+  private firstBuilt = 0; // messages before this index are still to be built (newest first)
+  private cancelBuild: (() => void) | null = null;
   private live: LiveReply | null = null;
   private awaitingSync = false;
 
   /**
    * @param container where message elements go (appended; other children, e.g. a header, are left alone)
    * @param askForSync asks Python for the whole reply so far (a view opened mid-reply, or a gap in the deltas)
+   * @param askForSnapshot asks Python for the whole conversation (a view opened, or lost track of a change)
    * @param keep a child to keep when the conversation is cleared (the Undo notice)
    * @param source names this list in benchmark entries (a compare pane's index)
    * @param actions version switching and editing (null: a read-only list)
+   * @param built called when older messages were added later (in an idle slice)
    */
   constructor(
     private container: HTMLElement,
     private askForSync: () => void,
+    askForSnapshot: () => void,
     private keep: () => Element | null = () => null,
     private source = "chat",
     private actions: MessageActions | null = null,
-  ) {}
+    private built: () => void = () => {},
+  ) {
+    this.conversation = new Conversation(askForSnapshot);
+  }
+
+  get messages(): ChatMessage[] {
+    return this.conversation.messages;
+  }
+
+  get streamingIndex(): number {
+    return this.conversation.streamingIndex;
+  }
 
   requestSync(): void {
     this.awaitingSync = true;
     this.askForSync();
   }
 
-  /** Reconcile the committed messages with what is on screen; the live reply becomes a committed one in place. */
-  render(messages: ChatMessage[], streamingIndex: number): void {
-    if (!messages.length) {
-      // cleared: drop every message and notice, but not what the owner keeps
-      for (const r of this.rendered) r.el.remove();
-      this.live?.el.remove();
-      const kept = this.keep();
-      for (const child of Array.from(this.container.querySelectorAll(":scope > .kaito-notice"))) {
-        if (child !== kept) child.remove();
-      }
-      this.rendered = [];
-      this.live = null;
+  /** Apply a splice, delta or sync message; true if the screen changed. */
+  receive(msg: MessagesMessage | StreamMessage): boolean {
+    if (msg.type === "messages") {
+      const live = this.live;
+      const first = this.conversation.version < 0;
+      const from = this.conversation.apply(msg, (i) => (live && live.index === i ? live.stream.text : null));
+      if (from === null) return false;
+      this.render(from);
+      if (first && this.conversation.streamingIndex >= 0) this.requestSync(); // opened mid-reply: catch up
+      return true;
     }
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i];
-      const key = messageKey(m);
-      const existing = this.rendered[i];
-      if (existing && existing.key === key) continue;
-      let el: HTMLElement;
-      if (this.live && this.live.index === i && m.role === "assistant" && this.live.stream.text === m.content &&
-          (this.live.reasoning?.text ?? "") === (m.reasoning ?? "")) {
-        this.live.stream.finish(); // the streamed DOM already shows this text: keep it, no flicker
-        this.live.reasoning?.finish(m.stats?.reasoning_ms); // open or folded, as the user left it
-        el = this.live.el;
-        el.removeAttribute("aria-busy");
-        el.querySelector(".kaito-meta")?.remove();
-        el.querySelector(".kaito-error")?.remove();
-        placeToolSteps(el, m.tool_steps); // final statuses and results, no buttons
-        decorateMessage(el, m);
-        if (this.actions) addMessageActions(el, m, i, this.actions);
-        this.live = null;
-      } else {
-        el = messageElement(m);
-        if (this.actions) addMessageActions(el, m, i, this.actions);
-        if (this.live && this.live.index === i) {
-          this.live.el.replaceWith(el);
-          this.live = null;
-        } else if (existing) existing.el.replaceWith(el);
-        else this.insertAfterLast(el);
-      }
-      this.rendered[i] = { el, key };
+    return this.stream(msg);
+  }
+
+  dispose(): void {
+    this.cancelBuild?.();
+    this.cancelBuild = null;
+  }
+
+  /** Bring the screen in line with the conversation from message ``from`` on. */
+  private render(from: number): void {
+    const { messages, streamingIndex } = this.conversation;
+    if (from < this.firstBuilt || !messages.length) this.reset(!messages.length);
+    if (!this.rendered.length && messages.length > 1) {
+      // A whole conversation: its end now, the rest newest first in idle slices.
+      this.firstBuilt = messages.length;
+      this.rendered.length = messages.length;
+      let now = true;
+      this.cancelBuild = buildNewestFirst(messages.length, (i) => {
+        this.build(i);
+        if (!now) this.built();
+      }, () => (this.cancelBuild = null));
+      now = false;
+    } else {
+      for (let i = Math.max(from, this.firstBuilt); i < messages.length; i++) this.reconcile(i, messages[i]);
     }
-    for (const stale of this.rendered.splice(messages.length)) stale.el.remove();
+    for (const stale of this.rendered.splice(messages.length)) stale?.el.remove();
     if (this.live && this.live.index !== streamingIndex) {
       this.live.el.remove();
       this.live = null;
@@ -116,9 +131,69 @@ export class MessageList {
     if (this.actions) setActionsEnabled(this.container, streamingIndex < 0);
   }
 
-  /** Apply a delta or sync message for the reply at ``streamingIndex``; true if the screen changed. */
-  receive(msg: StreamMessage, streamingIndex: number): boolean {
-    if (msg.index !== streamingIndex) return false; // a stale reply
+  /** Drop what is on screen (a clear drops notices too, except the one the owner keeps). */
+  private reset(cleared: boolean): void {
+    this.cancelBuild?.();
+    this.cancelBuild = null;
+    for (const r of this.rendered) r?.el.remove();
+    this.rendered = [];
+    this.firstBuilt = 0;
+    if (!cleared) return;
+    this.live?.el.remove();
+    this.live = null;
+    const kept = this.keep();
+    for (const child of Array.from(this.container.querySelectorAll(":scope > .kaito-notice"))) {
+      if (child !== kept) child.remove();
+    }
+  }
+
+  /** Build message ``i`` (older than every one built so far) and put it before them. */
+  private build(i: number): void {
+    const m = this.conversation.messages[i];
+    const el = messageElement(m);
+    if (this.actions) {
+      addMessageActions(el, m, i, this.actions);
+      setActionsEnabled(el, this.conversation.streamingIndex < 0);
+    }
+    const before = this.rendered[this.firstBuilt]?.el ?? this.live?.el ?? null;
+    this.container.insertBefore(el, before);
+    this.rendered[i] = { el, key: messageKey(m) };
+    this.firstBuilt = i;
+  }
+
+  /** Show message ``i`` as it is now: unchanged ones are kept; the live reply becomes a committed one in place. */
+  private reconcile(i: number, m: ChatMessage): void {
+    const key = messageKey(m);
+    const existing = this.rendered[i];
+    if (existing && existing.key === key) return;
+    let el: HTMLElement;
+    if (this.live && this.live.index === i && m.role === "assistant" && this.live.stream.text === m.content &&
+        (this.live.reasoning?.text ?? "") === (m.reasoning ?? "")) {
+      this.live.stream.finish(); // the streamed DOM already shows this text: keep it, no flicker
+      this.live.reasoning?.finish(m.stats?.reasoning_ms); // open or folded, as the user left it
+      el = this.live.el;
+      el.removeAttribute("aria-busy");
+      el.querySelector(".kaito-meta")?.remove();
+      el.querySelector(".kaito-error")?.remove();
+      placeToolSteps(el, m.tool_steps); // final statuses and results, no buttons
+      decorateMessage(el, m);
+      if (this.actions) addMessageActions(el, m, i, this.actions);
+      this.live = null;
+    } else {
+      el = messageElement(m);
+      if (this.actions) addMessageActions(el, m, i, this.actions);
+      if (this.live && this.live.index === i) {
+        this.live.el.replaceWith(el);
+        this.live = null;
+      } else if (existing) existing.el.replaceWith(el);
+      else this.insertAfterLast(el);
+    }
+    this.rendered[i] = { el, key };
+  }
+
+  /** Apply a delta or sync message for the reply being generated; true if the screen changed. */
+  private stream(msg: StreamMessage): boolean {
+    if (msg.index !== this.conversation.streamingIndex) return false; // a stale reply
     const live = this.ensureLive(msg.index);
     if (msg.type === "tool_steps") {
       // A call was assembled, awaits Run tool / Skip tool, runs or finished: redraw this reply's steps.

@@ -35,13 +35,40 @@ export interface ChatMessage {
   version?: number; // this is version k (1-based) of the message at its place…
   versions?: number; // …of n, when it has other versions (Edit, Regenerate)
   tool_steps?: ToolStep[]; // the tool calls the reply made, with their results (assistant only)
+  [field: string]: unknown; // created, model, params…: kept as they came, for the transcript in the notebook
+}
+
+/**
+ * A change to a conversation (see kaito_widget/splices.py): keep your first ``start`` messages, then ``messages``.
+ * ``version`` counts changes; ``start`` 0 is the whole conversation. A message with ``streamed`` instead of
+ * ``content`` is the reply whose text the deltas carried (``streamed`` = its length in code points).
+ */
+export interface MessagesMessage {
+  type: "messages";
+  version: number;
+  start: number;
+  messages: (Partial<ChatMessage> & { streamed?: number })[];
+  streaming_index: number;
+  pane?: number;
+}
+
+/**
+ * Keep the transcript in the notebook: the last header the view got (``transcript``, with ``fields``, sent when it
+ * changed), plus the messages the view holds cut to ``fields``, with the node ids ``ids`` (runs; per pane for a
+ * comparison).
+ */
+export interface PersistMessage {
+  type: "persist";
+  chat_id: string;
+  ids?: unknown;
+  transcript?: Record<string, unknown>;
+  fields?: string[];
 }
 
 export type Status = "connecting" | "ready" | "generating" | "error" | "closed";
 
-/** Synced traits. */
+/** Synced traits (the messages travel as MessagesMessage, not as a trait). */
 export interface ChatState {
-  messages: ChatMessage[];
   streaming_index: number;
   status: Status;
   status_message: string;
@@ -66,7 +93,6 @@ export interface PaneState {
   index: number;
   label: string; // the setting it stands for, e.g. "temperature=0.2"
   setting: Record<string, unknown>;
-  messages: ChatMessage[];
   streaming_index: number;
   status: Status;
   status_message: string;
@@ -96,7 +122,8 @@ export type ServerMessage =
   | { type: "tool_steps"; index: number; steps: ToolStep[]; pane?: number }
   | { type: "notice"; text: string; level: "info" | "error"; pane?: number }
   | { type: "download"; filename: string; text: string }
-  | { type: "persist"; chat_id: string; transcript: unknown };
+  | MessagesMessage
+  | PersistMessage;
 
 /** Custom messages to Python. */
 export type ClientMessage =
@@ -110,6 +137,7 @@ export type ClientMessage =
   | { type: "clear" }
   | { type: "undo_clear" }
   | { type: "sync_request"; pane?: number }
+  | { type: "snapshot_request"; pane?: number }
   | { type: "export" }
   | { type: "restore"; transcript: unknown }
   | { type: "persist_unavailable" }

@@ -9,8 +9,10 @@ import {
   type WidgetModel,
 } from "./protocol";
 import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./baseview";
+import { FollowBottom } from "./follow";
 import { MessageList } from "./messagelist";
 import { button, formatContext, h } from "./messages";
+import { setActionsEnabled } from "./versions";
 
 const MODE_TEXT: Record<string, string> = {
   completions: "completions API (no chat template)",
@@ -18,6 +20,8 @@ const MODE_TEXT: Record<string, string> = {
 };
 
 export class ChatView extends BaseView {
+  protected follow: FollowBottom;
+  private wasGenerating = false;
   readonly root: HTMLElement;
   private model: WidgetModel;
   private list: HTMLElement;
@@ -88,9 +92,16 @@ export class ChatView extends BaseView {
     this.banner = h("div", { class: "kaito-banner", role: "alert", hidden: "" });
     this.list = h("div", { class: "kaito-messages", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
     this.scroller = this.list;
+    this.follow = new FollowBottom(this.list);
     this.closedLine = h("div", { class: "kaito-closed-line", hidden: "" });
-    this.messages = new MessageList(this.list, () => this.model.send({ type: "sync_request" }), () => this.undoRow,
-      "chat", { intent: (msg) => this.model.send(msg), editable: true });
+    this.messages = new MessageList(
+      this.list,
+      () => this.model.send({ type: "sync_request" }),
+      () => this.model.send({ type: "snapshot_request" }),
+      () => this.undoRow,
+      "chat",
+      { intent: (msg) => this.model.send(msg), editable: true },
+    );
 
     this.input = h("textarea", {
       class: "kaito-textarea",
@@ -102,18 +113,17 @@ export class ChatView extends BaseView {
     this.stopBtn = button("Stop", "■ Stop", "kaito-stop");
     const inputRow = h("div", { class: "kaito-input" }, this.input, this.sendBtn, this.stopBtn);
 
-    this.root = h("div", { class: "kaito-chat" }, header, settings, this.banner, this.list, this.closedLine, inputRow);
+    this.root = h("div", { class: "kaito-chat" }, header, settings, this.banner, this.follow.el, this.closedLine, inputRow);
     host.append(this.root);
 
     this.wireEvents();
     this.renderHeader();
     this.renderParams();
-    this.renderMessages();
     this.renderControls();
     this.renderUndo();
     this.recall();
     this.model.send({ type: "view_ready" }); // Run tool / Skip tool can be pressed here (approve="ask" may wait)
-    if (this.model.get("streaming_index") >= 0) this.messages.requestSync(); // opened mid-reply: catch up
+    this.messages.conversation.open(); // the whole conversation, once; then splices
     if (this.model.get("restore_pending")) whenConnected(host, () => this.restoreFromNotebook());
   }
 
@@ -127,8 +137,7 @@ export class ChatView extends BaseView {
     this.listen("change:context_used", () => this.renderHeader());
     this.listen("change:status", () => { this.renderHeader(); this.renderControls(); });
     this.listen("change:status_message", () => this.renderHeader());
-    this.listen("change:messages", () => { this.renderMessages(); this.renderControls(); });
-    this.listen("change:streaming_index", () => { this.renderMessages(); this.renderControls(); });
+    this.listen("change:streaming_index", () => this.renderControls());
     this.listen("change:closed", () => this.renderControls());
     this.listen("change:can_undo_clear", () => this.renderUndo());
     for (const name of ["temperature", "top_p", "max_tokens", "system_prompt"]) {
@@ -163,10 +172,18 @@ export class ChatView extends BaseView {
       return;
     }
     if (msg.type === "persist") {
-      this.persist(msg.chat_id, msg.transcript);
+      // The header came over the wire (when it changed); the messages are the ones this view holds.
+      const header = this.headerOf(msg);
+      const conversation = this.messages.conversation;
+      const messages = !header || conversation.stale ? null : conversation.saved(header.fields, msg.ids);
+      if (header && messages) this.persist(msg.chat_id, { ...header.transcript, messages });
       return;
     }
-    if (this.messages.receive(msg, this.model.get("streaming_index"))) this.afterUpdate();
+    if (msg.type === "messages" || msg.type === "delta" || msg.type === "sync" || msg.type === "tool_steps") {
+      if (!this.messages.receive(msg)) return;
+      if (msg.type === "messages") this.renderControls();
+      this.afterUpdate();
+    }
   }
 
   private addNotice(text: string, level: string): void {
@@ -174,8 +191,7 @@ export class ChatView extends BaseView {
     if (level === "error") attrs.role = "alert";
     const el = h("div", attrs, h("div", { class: "kaito-content kaito-plain" }, text));
     this.list.append(el);
-    this.stickToBottom = true;
-    this.afterUpdate();
+    this.follow.toEnd();
   }
 
   // -- rendering ---------------------------------------------------------------------------------------------------
@@ -218,7 +234,11 @@ export class ChatView extends BaseView {
   private renderControls(): void {
     const closed = this.model.get("closed");
     const generating = this.generating;
-    const messages = this.model.get("messages");
+    const messages = this.messages.messages;
+    if (generating !== this.wasGenerating) {
+      this.wasGenerating = generating;
+      setActionsEnabled(this.list, !generating); // nothing switches or is edited while a reply streams
+    }
     this.input.disabled = closed;
     this.sendBtn.disabled = closed || generating;
     this.stopBtn.hidden = !generating;
@@ -255,11 +275,6 @@ export class ChatView extends BaseView {
       const value = this.model.get(name as NumericParam | "system_prompt");
       input.value = value == null ? "" : String(value);
     }
-  }
-
-  private renderMessages(): void {
-    this.messages.render(this.model.get("messages"), this.model.get("streaming_index"));
-    this.afterUpdate();
   }
 
   // -- parameter controls ------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { changedRanges, clearMarks, markRanges } from "../src/diff";
 import type { ChatMessage, ClientMessage, CompareState, PaneState, WidgetModel } from "../src/protocol";
 
 const paneState = (index: number, temperature: number, patch: Partial<PaneState> = {}): PaneState => ({
-  index, label: `temperature=${temperature}`, setting: { temperature }, messages: [], streaming_index: -1,
+  index, label: `temperature=${temperature}`, setting: { temperature }, streaming_index: -1,
   status: "ready", status_message: "", model: "tiny", endpoint_host: "127.0.0.1:8000", closed: false, ...patch,
 });
 
@@ -27,7 +27,16 @@ class FakeCompareModel implements WidgetModel<CompareState> {
   off(e?: string | null, cb?: ((...a: any[]) => void) | null): void { if (e && cb) this.handlers.get(e)?.delete(cb); }
   viewReady = 0; // "view_ready" messages: kept apart so the tests of intents see only the user's actions
   send(m: ClientMessage): void { if (m.type === "view_ready") this.viewReady++; else this.sent.push(m); }
-  pane(index: number, patch: Partial<PaneState>): void {
+  private versions = new Map<number, number>();
+  /** Python changing a pane: its messages as a whole (a splice from 0, as after a restore), then its state. */
+  pane(index: number, { messages, ...patch }: Partial<PaneState> & { messages?: ChatMessage[] }): void {
+    if (messages) {
+      const version = (this.versions.get(index) ?? 0) + 1;
+      this.versions.set(index, version);
+      const current = this.state.panes_state.find((p) => p.index === index)!;
+      this.custom({ type: "messages", pane: index, version, start: 0, messages,
+        streaming_index: patch.streaming_index ?? current.streaming_index });
+    }
     this.state.panes_state = this.state.panes_state.map((p) => (p.index === index ? { ...p, ...patch } : p));
     this.handlers.get("change:panes_state")?.forEach((cb) => cb());
   }
@@ -46,6 +55,9 @@ beforeEach(() => {
   document.body.replaceChildren();
   model = new FakeCompareModel();
   root = new CompareView(model, document.body).root;
+  expect(model.sent).toEqual([{ type: "snapshot_request", pane: 0 }, { type: "snapshot_request", pane: 1 }]);
+  model.sent = [];
+  for (const pane of [0, 1]) model.custom({ type: "messages", pane, version: 0, start: 0, messages: [], streaming_index: -1 });
 });
 
 describe("CompareView", () => {

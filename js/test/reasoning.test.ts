@@ -14,6 +14,10 @@ const reply = (content: string, reasoning: string | null, reasoning_ms: number |
 let container: HTMLElement;
 let list: MessageList;
 let syncs: number;
+let version = 0;
+/** Python's splice with the whole conversation (start 0). */
+const render = (messages: ChatMessage[], streaming_index: number) =>
+  list.receive({ type: "messages", version: ++version, start: 0, messages, streaming_index });
 const think = (offset: number, text: string) => ({ type: "delta" as const, index: 1, offset, text, part: "reasoning" as const });
 const answer = (offset: number, text: string) => ({ type: "delta" as const, index: 1, offset, text });
 const details = () => container.querySelector<HTMLDetailsElement>('details[data-part="reasoning"]')!;
@@ -24,14 +28,16 @@ beforeEach(() => {
   container = document.createElement("div");
   document.body.append(container);
   syncs = 0;
-  list = new MessageList(container, () => syncs++);
-  list.render([user("why?")], 1);
+  list = new MessageList(container, () => syncs++, () => {});
+  version = 0;
+  list.receive({ type: "messages", version, start: 0, messages: [], streaming_index: -1 }); // the view's snapshot
+  render([user("why?")], 1);
 });
 
 describe("thinking in the reply being generated", () => {
   it("streams into an open <details> before the answer, saying Thinking…", () => {
-    list.receive(think(0, "First, **the** "), 1);
-    list.receive(think(15, "facts."), 1);
+    list.receive(think(0, "First, **the** "));
+    list.receive(think(15, "facts."));
     const d = details();
     expect(d.open).toBe(true);
     expect(summary()).toBe("Thinking…");
@@ -43,8 +49,8 @@ describe("thinking in the reply being generated", () => {
   });
 
   it("folds when the answer starts, says how long it thought, and the answer renders as usual", () => {
-    list.receive(think(0, "Hmm."), 1);
-    list.receive(answer(0, "The *answer*."), 1);
+    list.receive(think(0, "Hmm."));
+    list.receive(answer(0, "The *answer*."));
     expect(details().open).toBe(false);
     expect(summary()).toMatch(/^Thought for \d+(\.\d)? s$/);
     const content = container.querySelector('[data-role="assistant"] .kaito-content')!;
@@ -53,34 +59,34 @@ describe("thinking in the reply being generated", () => {
   });
 
   it("stays open when the user reopened it, and as the user left it when touched while thinking", () => {
-    list.receive(think(0, "one"), 1);
-    list.receive(answer(0, "A"), 1);
+    list.receive(think(0, "one"));
+    list.receive(answer(0, "A"));
     expect(details().open).toBe(false);
     details().querySelector("summary")!.click(); // the user reopens it
     expect(details().open).toBe(true);
-    list.receive(answer(1, "B more"), 1);
+    list.receive(answer(1, "B more"));
     expect(details().open).toBe(true);
 
-    list.render([user("why?"), reply("AB more", "one"), user("again")], 3);
+    render([user("why?"), reply("AB more", "one"), user("again")], 3);
     const next = (offset: number, text: string, part?: "reasoning") => ({ type: "delta" as const, index: 3, offset, text, part });
-    list.receive(next(0, "two", "reasoning"), 3);
+    list.receive(next(0, "two", "reasoning"));
     const live = container.querySelectorAll<HTMLDetailsElement>('details[data-part="reasoning"]')[1];
     live.querySelector("summary")!.click(); // closed while thinking…
     live.querySelector("summary")!.click(); // …and opened again: the automatic fold leaves it alone
     expect(live.open).toBe(true);
-    list.receive(next(0, "answer"), 3);
+    list.receive(next(0, "answer"));
     expect(live.open).toBe(true);
     expect(live.querySelector("summary")!.textContent).toMatch(/^Thought for/);
   });
 
   it("whitespace before the answer does not fold it yet", () => {
-    list.receive(think(0, "Hmm."), 1);
-    list.receive(answer(0, "\n"), 1);
+    list.receive(think(0, "Hmm."));
+    list.receive(answer(0, "\n"));
     expect(details().open).toBe(true);
   });
 
   it("is sanitized like the answer", () => {
-    list.receive(think(0, 'x <img src=x onerror="alert(1)"> <script>alert(2)</script> [l](javascript:alert(3))'), 1);
+    list.receive(think(0, 'x <img src=x onerror="alert(1)"> <script>alert(2)</script> [l](javascript:alert(3))'));
     const d = details();
     expect(d.querySelector("img, script")).toBeNull();
     expect(d.querySelector('a[href^="javascript"]')).toBeNull();
@@ -88,31 +94,31 @@ describe("thinking in the reply being generated", () => {
   });
 
   it("a view opened mid-reply catches up both parts; a gap in the thinking asks for a sync", () => {
-    list.receive(think(10, "late"), 1);
+    list.receive(think(10, "late"));
     expect(syncs).toBe(1);
-    list.receive({ type: "sync", index: 1, text: "", reasoning: "all the thoughts so far " }, 1);
+    list.receive({ type: "sync", index: 1, text: "", reasoning: "all the thoughts so far " });
     expect(details().open).toBe(true);
-    list.receive(think(24, "and more"), 1);
+    list.receive(think(24, "and more"));
     expect(details().textContent).toContain("all the thoughts so far and more");
-    list.receive({ type: "sync", index: 1, text: "Answer", reasoning: "all the thoughts so far and more" }, 1);
+    list.receive({ type: "sync", index: 1, text: "Answer", reasoning: "all the thoughts so far and more" });
     expect(details().open).toBe(false);
   });
 
   it("an answer that turned out to be thinking moves into the block (sync from a bare </think>)", () => {
-    list.receive(answer(0, "Let me see"), 1);
+    list.receive(answer(0, "Let me see"));
     expect(container.querySelector("details")).toBeNull();
-    list.receive({ type: "sync", index: 1, text: "", reasoning: "Let me see" }, 1);
+    list.receive({ type: "sync", index: 1, text: "", reasoning: "Let me see" });
     expect(details().textContent).toContain("Let me see");
     expect(container.querySelector('[data-role="assistant"] .kaito-content')!.textContent).toBe("");
-    list.receive(answer(0, "42"), 1);
+    list.receive(answer(0, "42"));
     expect(container.querySelector('[data-role="assistant"] .kaito-content')!.textContent!.trim()).toBe("42");
   });
 
   it("commits in place: the same element, the summary from Python's timing, open as the user left it", () => {
-    list.receive(think(0, "Hmm."), 1);
-    list.receive(answer(0, "Yes."), 1);
+    list.receive(think(0, "Hmm."));
+    list.receive(answer(0, "Yes."));
     const d = details();
-    list.render([user("why?"), reply("Yes.", "Hmm.", 12_400)], -1);
+    render([user("why?"), reply("Yes.", "Hmm.", 12_400)], -1);
     expect(details()).toBe(d);
     expect(summary()).toBe("Thought for 12 s");
     expect(d.open).toBe(false);
@@ -120,8 +126,8 @@ describe("thinking in the reply being generated", () => {
   });
 
   it("stopped while thinking: the thoughts stay, open", () => {
-    list.receive(think(0, "Hmm, let me"), 1);
-    list.render([user("why?"), { ...reply("", "Hmm, let me", 800), stopped: true }], -1);
+    list.receive(think(0, "Hmm, let me"));
+    render([user("why?"), { ...reply("", "Hmm, let me", 800), stopped: true }], -1);
     expect(details().open).toBe(true);
     expect(details().textContent).toContain("Hmm, let me");
     expect(summary()).toBe("Thought for 0.8 s");

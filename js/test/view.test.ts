@@ -6,7 +6,7 @@ import { ChatView } from "../src/view";
 /** An in-memory stand-in for anywidget's model: state, change events, custom messages. */
 class FakeModel implements WidgetModel {
   state: ChatState = {
-    messages: [], streaming_index: -1, status: "ready", status_message: "", model: "tiny", endpoint_host: "127.0.0.1:8000",
+    streaming_index: -1, status: "ready", status_message: "", model: "tiny", endpoint_host: "127.0.0.1:8000",
     api_mode: "chat", models: ["tiny"], chat_id: "cell-1", restore_pending: false,
     temperature: 0.7, top_p: 0.9, max_tokens: 1024, system_prompt: "", closed: false, can_undo_clear: false,
     context_window: null, context_used: null,
@@ -24,8 +24,13 @@ class FakeModel implements WidgetModel {
   off(e?: string | null, cb?: ((...a: any[]) => void) | null): void { if (e && cb) this.handlers.get(e)?.delete(cb); }
   viewReady = 0; // "view_ready" messages: kept apart so the tests of intents see only the user's actions
   send(m: ClientMessage): void { if (m.type === "view_ready") this.viewReady++; else this.sent.push(m); }
-  /** Python changing synced state. */
-  update(patch: Partial<ChatState>): void {
+  version = 0;
+  /** Python changing synced state; ``messages`` as Python sends them: a splice (here from 0), before the state. */
+  update({ messages, ...patch }: Partial<ChatState> & { messages?: ChatMessage[] }): void {
+    if (messages) {
+      this.custom({ type: "messages", version: ++this.version, start: 0, messages,
+        streaming_index: patch.streaming_index ?? this.state.streaming_index });
+    }
     Object.assign(this.state, patch);
     for (const k of Object.keys(patch)) this.handlers.get(`change:${k}`)?.forEach((cb) => cb());
   }
@@ -49,6 +54,9 @@ beforeEach(() => {
   model = new FakeModel();
   view = new ChatView(model, document.body);
   root = view.root;
+  expect(model.sent).toEqual([{ type: "snapshot_request" }]); // a view gets the whole conversation once
+  model.sent = [];
+  model.custom({ type: "messages", version: 0, start: 0, messages: [], streaming_index: -1 }); // Python's answer
 });
 
 function press(el: Element, key: string, shiftKey = false): KeyboardEvent {
@@ -157,7 +165,9 @@ describe("ChatView", () => {
     expect(q(root, '[aria-busy="true"]').textContent?.trim()).toBe("early late words");
 
     const second = new ChatView(model, document.body); // a second view of the same widget, opened now
-    expect(model.sent.filter((m) => m.type === "sync_request").length).toBe(2);
+    expect(model.sent[model.sent.length - 1]).toEqual({ type: "snapshot_request" });
+    model.custom({ type: "messages", version: model.version, start: 0, messages: [user("hi")], streaming_index: 1 });
+    expect(model.sent.filter((m) => m.type === "sync_request").length).toBe(2); // the first view had it already
     second.dispose();
   });
 
@@ -189,6 +199,28 @@ describe("ChatView", () => {
     model.update({ messages: [user("hi"), reply("there")], can_undo_clear: false });
     expect(root.querySelector('button[aria-label="Undo"]')).toBeNull();
     expect(root.querySelectorAll("[data-role]").length).toBe(2);
+  });
+
+  it("keeps the transcript in the notebook from the messages it holds and the last header Python sent", () => {
+    const saved: unknown[] = [];
+    const onSave = (e: Event) => {
+      const detail = (e as CustomEvent).detail;
+      saved.push(JSON.parse(JSON.stringify(detail.transcript)));
+      detail.saved = true;
+    };
+    document.addEventListener("kaito-widget:save-transcript", onSave);
+    model.update({ messages: [user("hi"), reply("there")] });
+    model.custom({ type: "persist", chat_id: "cell-1", ids: [[0, 2]], transcript: { version: 2, model: "tiny" },
+      fields: ["role", "content"] });
+    model.update({ messages: [user("hi"), reply("there"), user("more"), reply("yes")] });
+    model.custom({ type: "persist", chat_id: "cell-1", ids: [[0, 2], [7, 2]] }); // the header did not change
+    document.removeEventListener("kaito-widget:save-transcript", onSave);
+    const m = (role: string, content: string, id: number, parent: number | null) => ({ role, content, id, parent });
+    expect(saved).toEqual([
+      { version: 2, model: "tiny", messages: [m("user", "hi", 0, null), m("assistant", "there", 1, 0)] },
+      { version: 2, model: "tiny", messages: [m("user", "hi", 0, null), m("assistant", "there", 1, 0),
+        m("user", "more", 7, 1), m("assistant", "yes", 8, 7)] },
+    ]);
   });
 
   it("a message with versions shows ‹ k/n › and asks Python to switch", () => {

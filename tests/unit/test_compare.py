@@ -163,7 +163,7 @@ def test_the_transcript_is_persisted_once_every_pane_finished_and_restores(fake:
     fake.route = lambda body: Reply(text=f"at {body['temperature']}")
     w, rec = make(fake, temperature=[0.2, 1.2])
     w.ask("remember me", timeout=10)
-    saved = rec.of("persist")[-1]["transcript"]
+    saved = rec.persisted()
     assert saved["kind"] == "compare" and [p["label"] for p in saved["panes"]] == ["temperature=0.2", "temperature=1.2"]
     assert [m["content"] for m in saved["panes"][1]["messages"]] == ["remember me", "at 1.2"]
     assert fake.base_url.split("/")[2] not in json.dumps(saved)

@@ -90,18 +90,18 @@ def test_a_long_conversation_leaves_the_oldest_turns_out_and_says_so(fake: FakeO
 
 
 def test_when_the_server_still_refuses_more_turns_are_left_out_and_it_is_asked_again(fake: FakeOpenAI) -> None:
-    """No /tokenize and text our estimate undercounts (one-letter words): vLLM's 400 comes back once; the request
-    is sent again with more left out, and the reply arrives."""
+    """No /tokenize, and a message our estimate undercounts: the rate learned from earlier turns (long words, many
+    characters per token) does not fit one-letter words. vLLM's 400 comes back once; the request is sent again with
+    more left out, and the reply arrives."""
     fake.tokenize = False
+    fake.max_model_len = 900
     c = connected(fake.base_url, max_tokens=50)
     for i in range(6):
-        fake.script(Reply(words(100, "a")))
-        c.ask(words(100, "b"), timeout=10)
-    fake.max_model_len = 900  # the window shrank (a redeploy): the conversation no longer fits
-    c._windows[c.model or ""] = 900
-    c._usage = None
+        fake.script(Reply(words(40, "extraordinarily")))
+        c.ask(words(40, "incomprehensible"), timeout=10)
+    assert all(not m.get("stats", {}).get("turns_left_out") for m in c.messages[1::2])  # it all fitted so far
     fake.script(Reply("fits now"))
-    assert c.ask(words(100, "c"), timeout=10) == "fits now"
+    assert c.ask(words(400, "b"), timeout=10) == "fits now"
     assert len(chat_bodies(fake)) == 6 + 2  # the last message was asked twice: refused (400), then retried
     bodies = chat_bodies(fake)[-2:]
     assert len(bodies[1]["messages"]) < len(bodies[0]["messages"])  # the retry left out more

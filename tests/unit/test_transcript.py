@@ -131,11 +131,12 @@ def test_each_finished_turn_is_handed_to_the_notebook(fake: FakeOpenAI) -> None:
     w.ask("hello", timeout=10)
     persisted = rec.of("persist")
     assert persisted and persisted[-1]["chat_id"] == "cell-1"
-    transcript = persisted[-1]["transcript"]
+    transcript = rec.persisted()  # the header travels; the view adds the messages it holds
+    assert transcript == w._transcript()
     assert [m["content"] for m in transcript["messages"]] == ["hello", "You said: hello"]
-    assert "sk-hidden" not in json.dumps(persisted) and fake.base_url.split("/")[2] not in json.dumps(persisted)
+    assert "sk-hidden" not in json.dumps(rec.custom) and fake.base_url.split("/")[2] not in json.dumps(rec.custom)
     w.clear()
-    assert rec.of("persist")[-1]["transcript"]["messages"] == []  # a clear is kept too (undo brings it back)
+    assert rec.persisted()["messages"] == []  # a clear is kept too (undo brings it back)
 
 
 def test_a_saved_transcript_is_restored_once_and_continued(fake: FakeOpenAI) -> None:

@@ -34,6 +34,54 @@ class Recorder:
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.custom if m.get("type") == kind]
 
+    def conversation(self, pane: int | None = None, upto: int | None = None) -> list[dict[str, Any]]:
+        """The messages a view holds after the splices received so far (as js/src/conversation.ts applies them)."""
+        held: list[dict[str, Any]] = []
+        version = None
+        for m in self.custom[:upto]:
+            if m.get("type") != "messages" or m.get("pane") != pane:
+                continue
+            assert m["start"] == 0 or m["version"] == version + 1, "a splice skipped a version"
+            assert m["start"] <= len(held)
+            new = [dict(x) for x in m["messages"]]
+            for x in new:
+                if "streamed" in x:  # the reply the deltas carried
+                    x["content"] = self.streamed_text(pane, held, x.pop("streamed"), m)
+            held, version = held[: m["start"]] + new, m["version"]
+        return held
+
+    def streamed_text(self, pane: int | None, held: list, length: int, upto: dict[str, Any]) -> str:
+        """The text of the reply the deltas (and syncs) before ``upto`` carried."""
+        text = ""
+        for m in self.custom[: self.custom.index(upto)]:
+            if m.get("pane") == pane and m.get("type") == "delta":
+                text = text[: m["offset"]] + m["text"] if m["offset"] else m["text"]
+        assert len(text) == length, "a view would ask for a snapshot"
+        return text
+
+    def persisted(self) -> dict[str, Any]:
+        """What a view writes into the notebook for the last ``persist``: the last header it got, plus the messages
+        it holds, with their node ids."""
+        i = max(i for i, m in enumerate(self.custom) if m.get("type") == "persist")
+        persist = self.custom[i]
+        with_header = [m for m in self.custom[: i + 1] if m.get("type") == "persist" and "transcript" in m][-1]
+        fields = with_header["fields"]
+
+        def fill(head: dict[str, Any], messages: list[dict[str, Any]], runs: Any) -> dict[str, Any]:
+            kept = [{k: m[k] for k in fields if k in m} for m in messages]
+            ids = [first + k for first, count in runs or [] for k in range(count)]
+            if runs is not None:  # the shown messages are a path: each one's parent is the one before
+                assert len(ids) == len(kept)
+                for n, m in enumerate(kept):
+                    m["id"], m["parent"] = ids[n], ids[n - 1] if n else None
+            return {**head, "messages": kept}
+
+        head = with_header["transcript"]
+        if "panes" in head:
+            return {**head, "panes": [fill(p, self.conversation(n, i), persist["ids"][n])
+                                      for n, p in enumerate(head["panes"])]}
+        return fill(head, self.conversation(None, i), persist["ids"])
+
     def browser(self, widget: ChatWidget, content: dict[str, Any]) -> None:
         """Deliver a message as if the browser had sent it."""
         widget._handle_custom_msg(content, [])

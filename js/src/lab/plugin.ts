@@ -7,20 +7,37 @@
  * gives all it needs (the main-area widgets and their document models), so no shared package has to match.
  */
 import { CHAT_MIME, LOAD_EVENT, METADATA_KEY, SAVE_EVENT, type LoadDetail, type SaveDetail } from "./bridge";
+import { readerText } from "./readertext";
 import { savedTranscriptView } from "./saved";
 
 const WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json";
 // ipywidgets' renderer writes this when the output's widget model does not exist (any more).
 const MODEL_NOT_FOUND = /model not found/i;
 
+interface OutputModelLike {
+  data: Record<string, unknown>;
+  toJSON(): Record<string, unknown>;
+}
+
+interface OutputsLike {
+  length: number;
+  get(index: number): OutputModelLike;
+  set(index: number, output: Record<string, unknown>): void;
+}
+
 interface NotebookModelLike {
   getMetadata(key: string): unknown;
   setMetadata(key: string, value: unknown): void;
+  cells?: { length: number; get(index: number): { outputs?: OutputsLike } };
+}
+
+interface SignalLike<T> {
+  connect(slot: (sender: unknown, value: T) => void): unknown;
 }
 
 interface PanelLike {
   node: HTMLElement;
-  context?: { model?: NotebookModelLike };
+  context?: { model?: NotebookModelLike; saveState?: SignalLike<string> };
 }
 
 interface MimeModelLike {
@@ -87,11 +104,20 @@ function chatRendererFactory(rendermime: RenderMimeLike, notebook: NotebookModel
       const hasWidgets = rendermime.mimeTypes.includes(WIDGET_VIEW_MIME);
       const renderer = rendermime.createRenderer(hasWidgets ? WIDGET_VIEW_MIME : "text/plain");
       const render = renderer.renderModel.bind(renderer);
+      let live: unknown = null; // the widget model this renderer shows a live view of
       // An own property, so ipywidgets' re-render after its manager restores comes through here too.
       renderer.renderModel = async (model: MimeModelLike) => {
+        const modelId = (model.data[WIDGET_VIEW_MIME] as { model_id?: unknown } | undefined)?.model_id;
+        // The same live widget with new reader text (written on save, or by a kernel without the extension):
+        // nothing to redraw, and a redraw would rebuild the whole conversation.
+        if (hasWidgets && live !== null && modelId === live) return;
+        live = null;
         if (hasWidgets) {
           await render(model);
-          if (!MODEL_NOT_FOUND.test(renderer.node.textContent ?? "")) return;
+          if (!MODEL_NOT_FOUND.test(renderer.node.textContent ?? "")) {
+            live = modelId ?? null;
+            return;
+          }
         }
         const chat = model.data[CHAT_MIME] as { chat_id?: unknown } | undefined;
         const chatId = typeof chat?.chat_id === "string" ? chat.chat_id : "";
@@ -103,12 +129,47 @@ function chatRendererFactory(rendermime: RenderMimeLike, notebook: NotebookModel
   };
 }
 
+/**
+ * Bring each chat output's plain text (what nbconvert, viewers and untrusted copies show) up to date with the
+ * transcript in the metadata. Run as a save starts, before the notebook is serialized: the kernel no longer
+ * refreshes the output after each turn (which made JupyterLab redraw the live view).
+ */
+export function refreshReaderText(model: NotebookModelLike): number {
+  const cells = model.cells;
+  if (!cells) return 0;
+  const chats = chatsOf(model);
+  let changed = 0;
+  for (let c = 0; c < cells.length; c++) {
+    const outputs = cells.get(c)?.outputs;
+    for (let i = 0; outputs && i < outputs.length; i++) {
+      const data = outputs.get(i).data;
+      const chatId = (data?.[CHAT_MIME] as { chat_id?: unknown } | undefined)?.chat_id;
+      if (typeof chatId !== "string" || !(chatId in chats)) continue;
+      const text = readerText(chats[chatId]);
+      if (text === null || text === plainText(data["text/plain"])) continue;
+      const json = outputs.get(i).toJSON();
+      outputs.set(i, { ...json, data: { ...(json.data as object), "text/plain": text } });
+      changed++;
+    }
+  }
+  return changed;
+}
+
 function activate(app: AppLike): void {
   app.docRegistry?.addWidgetExtension("Notebook", {
     createNew(panel: NotebookPanelLike) {
       const rendermime = panel.content?.rendermime;
       // Ahead of ipywidgets' widget view (rank -10): chat outputs carry both.
       if (rendermime) rendermime.addFactory(chatRendererFactory(rendermime, panel.context?.model), -20);
+      panel.context?.saveState?.connect((_, state) => {
+        const model = panel.context?.model;
+        if (state !== "started" || !model) return;
+        try {
+          refreshReaderText(model);
+        } catch (e) {
+          console.error("kaito-widget: could not refresh the transcripts' plain text", e);
+        }
+      });
     },
   });
   document.addEventListener(SAVE_EVENT, (event) => {

@@ -6,6 +6,8 @@
  * The transcript comes from the notebook's metadata, which anyone may have edited: it is untrusted. Only
  * well-formed messages are shown, each cut to the same bounds the kernel enforces (kaito_widget/transcript.py).
  */
+import { FollowBottom } from "../follow";
+import { buildNewestFirst } from "../idle";
 import { h, messageElement } from "../messages";
 import type { ChatMessage, ReplyStats } from "../protocol";
 import styles from "../styles.css";
@@ -13,6 +15,7 @@ import styles from "../styles.css";
 const MAX_MESSAGES = 2000;
 const MAX_MESSAGE_CHARS = 200_000;
 const STYLE_ID = "kaito-widget-saved-styles";
+const OPENING = { atOnce: 4, syncMs: 4 }; // built at once per saved transcript; the rest in idle slices
 
 function text(value: unknown): string | null {
   return typeof value === "string" ? value : null;
@@ -95,10 +98,14 @@ export function savedTranscriptView(transcript: unknown, plainText: string): HTM
   );
   const panes = Array.isArray(meta.panes) ? meta.panes.slice(0, 16) : null;
   const list = panes ? comparison(panes) : h("div", { class: "kaito-messages", role: "log", "aria-label": "Conversation" });
-  if (!panes && messages.length) list.append(...messages.map(messageElement));
+  // A notebook may hold many long transcripts: each opens at its end, older turns are built in idle slices.
+  // A notebook opening draws all its outputs in one go: only the last turns now, the rest in slices.
+  if (!panes && messages.length) {
+    buildNewestFirst(messages.length, (i) => list.prepend(messageElement(messages[i])), undefined, OPENING);
+  }
   else if (!panes) list.append(h("pre", { class: "kaito-content kaito-plain" }, plainText)); // text, never HTML
   if (dropped) list.append(droppedNote(dropped));
-  return h("div", { class: "kaito-chat kaito-saved" }, header, note, list);
+  return h("div", { class: "kaito-chat kaito-saved" }, header, note, new FollowBottom(list).el);
 }
 
 function droppedNote(dropped: number): HTMLElement {
@@ -108,18 +115,27 @@ function droppedNote(dropped: number): HTMLElement {
 
 /** A saved comparison: one read-only column per pane, turns on shared rows as in the live compare view. */
 function comparison(panes: unknown[]): HTMLElement {
-  const columns = panes.map((entry, i) => {
+  const grid = h("div", { class: "kaito-compare-grid", role: "log", "aria-label": "Comparison" });
+  const columns: HTMLElement[] = [];
+  const layout = () => {
+    const rows = Math.max(1, ...columns.map((c) => c.childElementCount));
+    grid.style.gridTemplateRows = `repeat(${rows}, auto)`;
+    for (const c of columns) c.style.gridRow = `1 / span ${rows}`;
+  };
+  panes.forEach((entry, i) => {
     const { messages, dropped } = savedMessages(entry);
     const label = text((entry as Record<string, unknown> | null)?.label) ?? `pane ${i + 1}`;
     const header = h("div", { class: "kaito-pane-header" }, h("span", { class: "kaito-pane-setting" }, label));
-    const pane = h("div", { class: "kaito-pane", "data-pane-index": String(i) }, header, ...messages.map(messageElement));
+    const pane = h("div", { class: "kaito-pane", "data-pane-index": String(i) }, header);
     if (dropped) pane.append(droppedNote(dropped));
-    return pane;
+    columns.push(pane);
+    buildNewestFirst(messages.length, (m) => {
+      header.after(messageElement(messages[m]));
+      layout();
+    }, undefined, OPENING);
   });
-  const rows = Math.max(1, ...columns.map((c) => c.childElementCount));
-  const grid = h("div", { class: "kaito-compare-grid", role: "log", "aria-label": "Comparison" }, ...columns);
+  grid.append(...columns);
   grid.style.gridTemplateColumns = `repeat(${columns.length}, minmax(240px, 1fr))`;
-  grid.style.gridTemplateRows = `repeat(${rows}, auto)`;
-  for (const c of columns) c.style.gridRow = `1 / span ${rows}`;
+  layout();
   return grid;
 }

@@ -22,7 +22,7 @@ from .conversation_tree import ROOT, ConversationTree
 from .errors import BusyError, ChatError, StillConnecting
 from .reply import ANSWER, REASONING, Reply
 from .tool_rounds import ToolBox, ToolStepsChanged, history_messages
-from .tools import markdown_step
+from .tools.saved import markdown_step
 from .transcript import reasoning_markdown
 from .transport import Endpoint, error_text, list_models, normalize_base_url, pick_base_model, tokenize
 

@@ -18,13 +18,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .tools import (ROUNDS_USED_UP, ApprovalPolicy, PendingApprovals, PreparedCall, ToolCallAccumulator,
-                    ToolRegistry, ToolResult, assistant_message, check_max_tool_rounds, check_tool_timeout, execute,
-                    no_tool_support_message, prepare_call, rejected, tool_message)
+from . import tools as toolkit  # its modules load on first use (see tools/__init__.py), not with kaito_widget
 from .tools.saved import MAX_ARGUMENTS_CHARS
 
 if TYPE_CHECKING:
     from .reply import Reply
+    from .tools import PreparedCall, ToolResult
 
 Message = dict[str, Any]
 LIVE_STATUSES = ("awaiting", "running")  # a step between being assembled and having its result
@@ -44,11 +43,11 @@ class ToolBox:
 
     def __init__(self, tools: Iterable[Callable[..., Any]] = (), *, approve: Any = "ask",
                  tool_timeout: float | None = 60.0, max_tool_rounds: int = 5) -> None:
-        self.registry = ToolRegistry(tools)
-        self.policy = ApprovalPolicy(approve)
-        self.timeout = check_tool_timeout(tool_timeout)
-        self.max_rounds = check_max_tool_rounds(max_tool_rounds)
-        self.pending = PendingApprovals()
+        self.registry = toolkit.ToolRegistry(tools)
+        self.policy = toolkit.ApprovalPolicy(approve)
+        self.timeout = toolkit.check_tool_timeout(tool_timeout)
+        self.max_rounds = toolkit.check_max_tool_rounds(max_tool_rounds)
+        self.pending = toolkit.PendingApprovals()
 
     @property
     def active(self) -> bool:
@@ -70,7 +69,7 @@ class ToolBox:
         messages = [dict(m) for m in gen.round_messages]
         if messages and gen.tool_round >= self.max_rounds:
             last = messages[-1]
-            last["content"] = f"{last['content']}\n\n{ROUNDS_USED_UP.format(rounds=self.max_rounds)}"
+            last["content"] = f"{last['content']}\n\n{toolkit.ROUNDS_USED_UP.format(rounds=self.max_rounds)}"
         return messages
 
     # -- a round ---------------------------------------------------------------------------------------------------
@@ -105,10 +104,10 @@ class ToolBox:
             return False
         with lock:
             round_text = gen.text[gen.round_text_start:].strip()
-            gen.round_messages.append(assistant_message(round_text, calls))
-            gen.round_messages += [tool_message(s["id"], s["content"]) for s in self._round_steps(gen)]
+            gen.round_messages.append(toolkit.assistant_message(round_text, calls))
+            gen.round_messages += [toolkit.tool_message(s["id"], s["content"]) for s in self._round_steps(gen)]
             gen.tool_round += 1
-            gen.tool_calls = ToolCallAccumulator()
+            gen.tool_calls = toolkit.ToolCallAccumulator()
             gen.round_text_start = len(gen.text)
             gen.paragraph_due = bool(gen.text.strip())
         return True
@@ -122,12 +121,12 @@ class ToolBox:
         with lock:
             for call in calls:
                 function = call["function"]
-                outcome = prepare_call(self.registry, function["name"], function["arguments"])
+                outcome = toolkit.prepare_call(self.registry, function["name"], function["arguments"])
                 arguments = function["arguments"]
                 step: Message = {"id": call["id"], "name": function["name"],
                                  "arguments": arguments if len(arguments) <= MAX_ARGUMENTS_CHARS else "{}",
                                  "status": "running", "content": None, "seconds": None, "round": gen.tool_round}
-                if isinstance(outcome, ToolResult):
+                if isinstance(outcome, toolkit.ToolResult):
                     step.update(status=outcome.status, content=outcome.content)
                 else:
                     decision = self.policy.decide(outcome.name, outcome.arguments)
@@ -135,7 +134,7 @@ class ToolBox:
                         step["status"] = "awaiting"
                         self.pending.open(call["id"], outcome.name, outcome.arguments)
                     elif decision.action == "reject":
-                        outcome = rejected(outcome.name, decision.reason)
+                        outcome = toolkit.rejected(outcome.name, decision.reason)
                         step.update(status=outcome.status, content=outcome.content)
                 gen.tool_steps.append(step)
                 prepared.append(outcome)
@@ -143,18 +142,18 @@ class ToolBox:
 
     def _decide_and_run(self, gen: Reply, step: Message, call: PreparedCall | ToolResult, lock: threading.RLock,
                         changed: Callable[[], None], notice: Callable[[str], None]) -> ToolResult:
-        if isinstance(call, ToolResult):
+        if isinstance(call, toolkit.ToolResult):
             return call
         if step["status"] == "awaiting":
             decision = self.pending.wait(step["id"], stop=gen.stop_requested)
             if gen.stop_requested.is_set():
-                return ToolResult(call.name, f"{call.name} was stopped by the user before it ran.", "stopped")
+                return toolkit.ToolResult(call.name, f"{call.name} was stopped by the user before it ran.", "stopped")
             if decision.action != "run":
-                return rejected(call.name, decision.reason)
+                return toolkit.rejected(call.name, decision.reason)
             with lock:
                 step["status"] = "running"
             changed()
-        return execute(call, timeout=self.timeout, stop=gen.stop_requested, on_late=notice)
+        return toolkit.execute(call, timeout=self.timeout, stop=gen.stop_requested, on_late=notice)
 
     def settle(self, gen: Reply) -> None:
         """The turn ends (Stop, an error): a step still waiting or running says it was stopped, and no approval stays
@@ -174,7 +173,7 @@ class ToolBox:
         """A server that cannot take tools says so in vLLM's words: say what to enable instead."""
         if error is None or not self.active:
             return error
-        return no_tool_support_message(error) or error
+        return toolkit.no_tool_support_message(error) or error
 
 
 def history_messages(message: Message) -> list[Message]:
@@ -190,8 +189,8 @@ def history_messages(message: Message) -> list[Message]:
         group = [s for s in steps if s.get("round", 0) == r]
         calls = [{"id": s["id"], "type": "function", "function": {"name": s["name"], "arguments": s["arguments"]}}
                  for s in group]
-        out.append(assistant_message(None, calls))  # arguments made safe for vLLM's json.loads there
-        out += [tool_message(s["id"], s.get("content") or f"{s['name']} gave no result.") for s in group]
+        out.append(toolkit.assistant_message(None, calls))  # arguments made safe for vLLM's json.loads there
+        out += [toolkit.tool_message(s["id"], s.get("content") or f"{s['name']} gave no result.") for s in group]
     if message.get("content"):
         out.append({"role": "assistant", "content": message["content"]})
     return out

@@ -8,17 +8,59 @@ checks, Markdown), ``support`` (a server without tool calling), ``settings`` (to
 Importing this package does not import pydantic: that happens when the first tool is made.
 """
 
-from .approval import NO_APPROVER, ApprovalPolicy, Decision, PendingApprovals, check_approve
-from .calls import ToolCallAccumulator, assistant_message, history_arguments, tool_message
-from .registry import ToolRegistry
-from .runner import (DEFAULT_MAX_CHARS, DEFAULT_TIMEOUT, ArgumentsError, PreparedCall, ToolResult, execute,
-                     format_result, parse_arguments, prepare_call, rejected, run_tool_call)
-from .saved import (STATUS_LABELS, clean_tool_calls, clean_tool_message, clean_tool_steps, history_tool_message,
-                    markdown_step)
-from .schema import Tool, ToolError, tool_from_function
-from .settings import (DEFAULT_MAX_TOOL_ROUNDS, ROUNDS_USED_UP, check_max_result_chars, check_max_tool_rounds,
-                       check_tool_timeout)
-from .support import is_no_tool_support, no_tool_support_message
+import importlib
+from typing import Any
+
+# Each public name and the module it lives in: imported on first use, so that ``import kaito_widget`` (whose
+# transcript checks use ``tools.saved``) does not pay for the schema builder, the runner and the rest.
+_HOMES = {
+    "ApprovalPolicy": "approval",
+    "Decision": "approval",
+    "NO_APPROVER": "approval",
+    "PendingApprovals": "approval",
+    "check_approve": "approval",
+    "ToolCallAccumulator": "calls",
+    "assistant_message": "calls",
+    "history_arguments": "calls",
+    "tool_message": "calls",
+    "ToolRegistry": "registry",
+    "ArgumentsError": "runner",
+    "DEFAULT_MAX_CHARS": "runner",
+    "DEFAULT_TIMEOUT": "runner",
+    "PreparedCall": "runner",
+    "ToolResult": "runner",
+    "execute": "runner",
+    "format_result": "runner",
+    "parse_arguments": "runner",
+    "prepare_call": "runner",
+    "rejected": "runner",
+    "run_tool_call": "runner",
+    "STATUS_LABELS": "saved",
+    "clean_tool_calls": "saved",
+    "clean_tool_message": "saved",
+    "clean_tool_steps": "saved",
+    "history_tool_message": "saved",
+    "markdown_step": "saved",
+    "Tool": "schema",
+    "ToolError": "schema",
+    "tool_from_function": "schema",
+    "DEFAULT_MAX_TOOL_ROUNDS": "settings",
+    "ROUNDS_USED_UP": "settings",
+    "check_max_result_chars": "settings",
+    "check_max_tool_rounds": "settings",
+    "check_tool_timeout": "settings",
+    "is_no_tool_support": "support",
+    "no_tool_support_message": "support",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
 
 __all__ = [
     "ApprovalPolicy", "Decision", "PendingApprovals", "check_approve", "NO_APPROVER",

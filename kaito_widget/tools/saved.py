@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .schema import NAME_PATTERN
+from .names import NAME_PATTERN
 
 MAX_CALLS_PER_MESSAGE = 32
 MAX_ARGUMENTS_CHARS = 50_000

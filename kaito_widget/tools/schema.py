@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from .docstrings import parse_docstring
+from .names import NAME_PATTERN
 
 if TYPE_CHECKING:
     import pydantic
 
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # what OpenAI (and vLLM's clients) accept as a function name
 _EXAMPLE = "e.g. def lookup(table: str, limit: int = 10) -> str"
 
 

@@ -136,7 +136,6 @@ class ChatController:
             "system_prompt": P.validate("system_prompt", system_prompt) or None,
         }
         self._budget = ContextBudget(overflow)  # windows, the last usage, what to do when a conversation outgrows
-        self._told_no_tools = False  # said once that the completions / legacy API cannot offer tools
         self._tokenize_supported = True  # vLLM's POST /tokenize; off after a 404
         self._requested_model = model
         self._model: str | None = model
@@ -698,10 +697,6 @@ class ChatController:
             if gen.stop_requested.is_set():  # stop() came while we were connecting
                 stream.close()
 
-        if self._mode != "chat" and self.tools.active and not self._told_no_tools:
-            self._told_no_tools = True  # the model still answers, just without the functions: say why
-            self._emit(Notice(f"Tools are not offered to this model: it is asked through the "
-                              f"{api_modes.MODE_LABELS[self._mode]}, which has no tool calling."))
         if self._mode == "legacy":
             return api_modes.legacy(endpoint.plain_http(), endpoint.base_url, req, on_stream)
         if self._mode == "completions":

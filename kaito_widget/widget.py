@@ -16,6 +16,7 @@ import traitlets
 from . import params as P
 from . import transcript as T
 from .coalesce import DeltaCoalescer
+from .commands import is_command, run_command
 from .workspaces import workspace_resolver
 from .face import NotebookFace
 from .splices import MessageSplices
@@ -115,7 +116,7 @@ class ChatWidget(ToolsFace, NotebookFace):
         if isinstance(text, dict):  # ipywidgets' custom-message API (a dict to the views) keeps working
             super().send(text)
             return
-        if text.lstrip().startswith("/"):  # a slash command (commands.is_command; loaded when one is typed)
+        if is_command(text):
             self._run_command(text)
         else:
             self._controller.send(text)
@@ -293,8 +294,6 @@ class ChatWidget(ToolsFace, NotebookFace):
         super().send({"type": "tool_steps", "index": index, "steps": steps})
 
     def _run_command(self, text: str) -> None:
-        from .commands import run_command
-
         result = run_command(self._controller, text)
         self._notice(result.text, result.level)
 

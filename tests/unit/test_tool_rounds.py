@@ -414,17 +414,3 @@ def test_ask_in_a_notebook_cell_with_approve_ask_explains_the_blocked_kernel(
     with pytest.raises(ChatError, match="blocks this notebook's kernel.*approve='auto'"):
         w.ask("hi", timeout=5)
     assert fake.chat_requests == []
-
-
-def test_a_model_asked_through_the_completions_api_is_told_to_have_no_tools(fake: FakeOpenAI) -> None:
-    """A model without a chat template falls back to /v1/completions, which has no tool calling: the chat goes on
-    without the functions and says so, once."""
-    fake.mode = "no_template"
-    c = chat(fake)
-    notices: list[str] = []
-    c.subscribe(lambda e: notices.append(e.text) if isinstance(e, Notice) else None)
-    assert c.ask("add 2 and 3", timeout=10).startswith("You said:")
-    c.ask("again", timeout=10)
-    assert notices == ["Tools are not offered to this model: it is asked through the completions API (no chat "
-                       "template), which has no tool calling."]
-    assert all("tools" not in r.body for r in fake.requests if r.path.endswith("/v1/completions"))

@@ -30,7 +30,7 @@ from typing import Any
 
 import nbformat
 
-from kaito_widget import transcript as T
+from kaito_widget.chat import transcript as T
 from tests.support.fake_openai import FakeOpenAI, Reply, split_tokens
 from tests.support.jupyter import JupyterServer, chromium, jupyter_server, open_in_lab, run_all_cells
 

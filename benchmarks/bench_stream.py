@@ -24,7 +24,7 @@ from typing import Any
 import openai
 
 from benchmarks.replies import markdown_tokens, prose_tokens
-from kaito_widget.coalesce import DeltaCoalescer
+from kaito_widget.notebook.coalesce import DeltaCoalescer
 from tests.support.fake_openai import FakeOpenAI, Reply
 from tests.support.jupyter import chromium, jupyter_server, open_in_lab, run_all_cells
 

@@ -1,13 +1,13 @@
 """kaito-widget: chat with a model served by a Kaito workspace (or any OpenAI-compatible server) in a notebook."""
 
-from .compare import CompareWidget
-from .controller import ChatController
-from .workspaces import list_workspaces
+from .notebook.compare_widget import CompareWidget
+from .chat.controller import ChatController
+from .cluster.workspaces import list_workspaces
 from .errors import (BusyError, ChatError, ClusterError, Forbidden, StillConnecting, WorkspaceNotFound,
                      WorkspaceNotReady)
-from .params import ParameterError
-from .panes import ComparePane
-from .widget import ChatWidget
+from .chat.params import ParameterError
+from .notebook.panes import ComparePane
+from .notebook.chat_widget import ChatWidget
 
 __all__ = [
     "ChatWidget", "CompareWidget", "ComparePane", "ChatController", "list_workspaces", "ChatError", "BusyError",

@@ -52,7 +52,7 @@ export const STATUS_TEXT: Record<string, string> = {
   closed: "Session ended",
 };
 
-// The same bounds kaito_widget/transcript.py enforces; applied here too so a hostile notebook cannot make the
+// The same bounds kaito_widget/chat/transcript.py enforces; applied here too so a hostile notebook cannot make the
 // restore message exceed the Jupyter server's websocket limit (10 MiB), which would drop it whole.
 const MAX_MESSAGES = 2000;
 const MAX_MESSAGE_CHARS = 200_000;

@@ -1,6 +1,6 @@
 /**
  * One conversation as a view holds it: the kernel's messages, kept current by splices (MessagesMessage; see
- * kaito_widget/splices.py), so a finished turn costs the bytes of that turn, not of the whole transcript.
+ * kaito_widget/notebook/splices.py), so a finished turn costs the bytes of that turn, not of the whole transcript.
  */
 import { codePointLength, type ChatMessage, type MessagesMessage } from "./protocol";
 
@@ -59,7 +59,7 @@ export class Conversation {
 
   /**
    * The committed messages cut to ``fields``: what the notebook keeps; null if they do not match ``ids``. ``ids``
-   * are the messages' node ids as runs ``[[first, count], ...]`` (see kaito_widget/face.py): each message gets its
+   * are the messages' node ids as runs ``[[first, count], ...]`` (see kaito_widget/notebook/face.py): each message gets its
    * ``id``, and as ``parent`` the one before it (the messages shown are a path of the conversation's tree).
    */
   saved(fields: string[], ids?: unknown): Record<string, unknown>[] | null {

@@ -13,7 +13,7 @@ export interface ReplyStats {
   turns_left_out?: number; // earlier turns left out of the request to fit the context window
 }
 
-/** One tool call of a reply and, once it has one, its result (see kaito_widget/tool_rounds.py). */
+/** One tool call of a reply and, once it has one, its result (see kaito_widget/chat/tool_rounds.py). */
 export interface ToolStep {
   id: string;
   name: string;
@@ -39,7 +39,7 @@ export interface ChatMessage {
 }
 
 /**
- * A change to a conversation (see kaito_widget/splices.py): keep your first ``start`` messages, then ``messages``.
+ * A change to a conversation (see kaito_widget/notebook/splices.py): keep your first ``start`` messages, then ``messages``.
  * ``version`` counts changes; ``start`` 0 is the whole conversation. A message with ``streamed`` instead of
  * ``content`` is the reply whose text the deltas carried (``streamed`` = its length in code points).
  */
@@ -155,7 +155,7 @@ export interface WidgetModel<S = ChatState> {
   send(content: ClientMessage): void;
 }
 
-/** Allowed ranges of the sampling parameters: the same as kaito_widget/params.py. */
+/** Allowed ranges of the sampling parameters: the same as kaito_widget/chat/params.py. */
 export const PARAM_RANGES = {
   temperature: { min: 0, max: 2, step: 0.1, integer: false },
   top_p: { min: 0, max: 1, step: 0.05, integer: false },

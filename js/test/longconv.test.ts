@@ -115,7 +115,7 @@ describe("the reader text written on save", () => {
     messages: [user("<b>hi</b>"), reply("part", { stopped: true, error: "HTTP 500: boom" }), { role: 7, content: "x" }],
   };
 
-  it("is the text Python writes (kaito_widget/transcript.py reader_text)", () => {
+  it("is the text Python writes (kaito_widget/chat/transcript.py reader_text)", () => {
     // The same expectation as tests/unit/test_transcript.py's test_reader_text_is_plain_and_complete.
     expect(chatText(transcript)).toBe(
       "kaito-widget chat with phi (workspace ws): 2 messages.\nThe live chat needs a running kernel; this is the " +

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 import typing
 import warnings
 from dataclasses import dataclass, field

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from kaito_widget import ChatController, ChatError, ChatWidget
-from kaito_widget.controller import Delta
+from kaito_widget.chat.events import Delta
 from tests.support.chat import connected
 from tests.support.model_servers import TransformersServe
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kaito_widget.controller import ChatController
+from kaito_widget.chat.controller import ChatController
 
 
 def connected(base_url: str, **kw: Any) -> ChatController:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from kaito_widget import cli
+from kaito_widget.terminal import cli
 from tests.support.fake_kube import FakeKubeAPI, cluster_with_workspace, condition, workspace
 from tests.support.fake_openai import FakeOpenAI, Reply
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from kaito_widget import CompareWidget, ParameterError
-from kaito_widget.panes import SharedResolver, pane_settings
-from kaito_widget.transport import Endpoint
+from kaito_widget.notebook.panes import SharedResolver, pane_settings
+from kaito_widget.transport.endpoint import Endpoint
 from tests.support.fake_kube import cluster_with_workspace, workspace
 from tests.support.fake_openai import FakeOpenAI, Reply
 from tests.unit.test_widget import Recorder

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from kaito_widget import ChatWidget, ParameterError
-from kaito_widget.context_window import Usage, plan_request, prompt_tokens_from_error, window_from_error
-from kaito_widget.controller import Notice
+from kaito_widget.chat.context_window import Usage, plan_request, prompt_tokens_from_error, window_from_error
+from kaito_widget.chat.events import Notice
 from tests.support.chat import connected
 from tests.support.fake_openai import FakeOpenAI, Reply
 from tests.unit.test_cli import pipe, run_piped
@@ -62,7 +62,7 @@ def test_max_tokens_above_the_window_is_refused_or_lowered_with_a_notice(fake: F
     chat2 = ChatWidget(base_url=fake.base_url, max_tokens=8000)
     seen: list[str] = []
     chat2.controller.subscribe(lambda e: seen.append(e.text) if isinstance(e, Notice) else None)
-    chat2.controller._connect()  # connect again in this thread to observe the notice deterministically
+    chat2.controller._conn.run()  # connect again in this thread to observe the notice deterministically
     assert any("max_tokens 8000 is more than base-model's context window of 2048 tokens: lowered to 2048" in t
                for t in seen)
 

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from kaito_widget.controller import BusyError, ChatController, ChatError, Connected, Delta, MessagesChanged
-from kaito_widget.params import ParameterError
+from kaito_widget.chat.controller import ChatController
+from kaito_widget.chat.events import Connected, Delta, MessagesChanged
+from kaito_widget.errors import BusyError, ChatError
+from kaito_widget.chat.params import ParameterError
 from tests.support.chat import connected
 from tests.support.fake_openai import FakeOpenAI, Reply
 

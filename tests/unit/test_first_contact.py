@@ -109,7 +109,7 @@ def test_wait_ready_times_out_with_a_timeout_error() -> None:
         cancel.wait(30)
         raise ChatError("cancelled")
 
-    from kaito_widget.controller import ChatController
+    from kaito_widget.chat.controller import ChatController
 
     controller = ChatController(resolver=slow)
     with pytest.raises(StillConnecting, match="after 0.3 s: Waiting for workspace 'phi'") as info:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from kaito_widget.face import STATIC
+from kaito_widget.notebook.face import STATIC
 
 CSS = STATIC / "widget.css"
 

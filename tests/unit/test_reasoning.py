@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from kaito_widget import ChatWidget
-from kaito_widget.controller import ChatController, ChatError, Delta, ReplyReset
-from kaito_widget.stream_parts import AnswerText, AnswerWasReasoning, ReasoningText, ThinkSplitter
-from kaito_widget import transcript as T
+from kaito_widget.chat.controller import ChatController
+from kaito_widget.chat.events import Delta, ReplyReset
+from kaito_widget.errors import ChatError
+from kaito_widget.transport.stream_parts import AnswerText, AnswerWasReasoning, ReasoningText, ThinkSplitter
+from kaito_widget.chat import transcript as T
 from tests.support.chat import connected
 from tests.support.fake_openai import FakeOpenAI, Reply
 from tests.unit.test_widget import make as make_widget
@@ -261,7 +263,7 @@ def test_compare_panes_stream_their_own_thinking(fake: FakeOpenAI) -> None:
 
 
 def test_coalescer_keeps_parts_apart_within_one_budget() -> None:
-    from kaito_widget.coalesce import DeltaCoalescer
+    from kaito_widget.notebook.coalesce import DeltaCoalescer
 
     sent: list[tuple[float, int, int, str, str]] = []
     c = DeltaCoalescer(lambda i, o, t, p: sent.append((time.monotonic(), i, o, t, p)), interval=0.05)

@@ -1,4 +1,4 @@
-"""One finished turn sends that turn: the views hold the conversation and get splices (kaito_widget/splices.py)."""
+"""One finished turn sends that turn: the views hold the conversation and get splices (kaito_widget/notebook/splices.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kaito_widget import ChatWidget, CompareWidget
-from kaito_widget.splices import MessageSplices, common_prefix
+from kaito_widget.notebook.splices import MessageSplices, common_prefix
 from tests.support.fake_openai import FakeOpenAI, Reply
 from tests.unit.test_widget import Recorder
 

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from kaito_widget import ChatWidget
-from kaito_widget import transcript as T
-from kaito_widget.controller import ChatController, ChatError, Delta, Notice
-from kaito_widget.tool_rounds import ToolBox, ToolStepsChanged, history_messages
+from kaito_widget.chat import transcript as T
+from kaito_widget.chat.controller import ChatController
+from kaito_widget.chat.events import Delta, Notice
+from kaito_widget.errors import ChatError
+from kaito_widget.chat.tool_rounds import ToolBox, ToolStepsChanged, history_messages
 from tests.support.fake_openai import FakeOpenAI, Reply, ToolCall
 from tests.unit.test_widget import make as make_widget
 
@@ -406,7 +408,7 @@ def test_save_and_load_a_tool_turn_through_the_widget(fake: FakeOpenAI, tmp_path
 
 def test_ask_in_a_notebook_cell_with_approve_ask_explains_the_blocked_kernel(
         fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kaito_widget.tool_face as tool_face
+    import kaito_widget.notebook.tool_face as tool_face
 
     w, rec = make_widget(fake, tools=[add])
     rec.browser(w, {"type": "view_ready"})  # shown, but ask() would block the kernel its clicks need

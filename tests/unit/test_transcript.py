@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kaito_widget import ChatWidget
-from kaito_widget.transcript import MAX_MESSAGE_CHARS, TranscriptError, parse
+from kaito_widget.chat.transcript import MAX_MESSAGE_CHARS, TranscriptError, parse
 from tests.support.fake_openai import FakeOpenAI
 from tests.unit.test_widget import Recorder
 
@@ -176,7 +176,7 @@ def test_a_frontend_without_the_extension_is_told_once(fake: FakeOpenAI) -> None
 
 
 def test_reader_text_is_plain_and_complete(fake: FakeOpenAI) -> None:
-    from kaito_widget.transcript import reader_text
+    from kaito_widget.chat.transcript import reader_text
 
     text = reader_text([{"role": "user", "content": "<b>hi</b>"},
                         {"role": "assistant", "content": "part", "stopped": True, "error": "HTTP 500: boom"}],

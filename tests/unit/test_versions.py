@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from kaito_widget import BusyError, ChatError, ChatWidget
-from kaito_widget import transcript as T
-from kaito_widget.conversation_tree import MAX_VERSIONS
+from kaito_widget.chat import transcript as T
+from kaito_widget.chat.conversation_tree import MAX_VERSIONS
 from tests.support.chat import connected
 from tests.support.fake_openai import FakeOpenAI, Reply
 
@@ -229,7 +229,7 @@ def test_regenerated_versions_are_kept_per_compare_pane(fake: FakeOpenAI) -> Non
 
 
 def test_cli_retry_and_versions(fake: FakeOpenAI) -> None:
-    from kaito_widget.cli import Session
+    from kaito_widget.terminal.cli import Session
 
     session = Session(connected(fake.base_url))
     fake.script(Reply("one"), Reply("two"))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kaito_widget import ChatWidget
-from kaito_widget.coalesce import DeltaCoalescer
+from kaito_widget.notebook.coalesce import DeltaCoalescer
 from tests.support.fake_openai import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.unit

@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from kaito_widget import ChatWidget, ClusterError, Forbidden, WorkspaceNotFound, WorkspaceNotReady, list_workspaces
-from kaito_widget import cluster as cluster_module
-from kaito_widget.controller import ChatController
-from kaito_widget.discovery import workspace_resolver
+from kaito_widget.cluster import kubeconfig as cluster_module
+from kaito_widget.chat.controller import ChatController
+from kaito_widget.cluster.discovery import workspace_resolver
 from tests.support.fake_kube import (
     CREATED_BY_LABEL,
     FIXTURES,
@@ -374,7 +374,7 @@ def test_not_found_when_listing_is_not_allowed(kube: FakeKubeAPI) -> None:
     ],
 )
 def test_readiness_across_kaito_versions(status: dict, expected: tuple) -> None:
-    from kaito_widget.discovery import readiness
+    from kaito_widget.cluster.discovery import readiness
 
     ready, state, reason, _message = readiness({"status": status})
     assert (ready, state, reason) == expected

@@ -1,7 +1,7 @@
 /**
  * The plain-text transcript an output carries for readers without a kernel (nbconvert, notebook viewers, an
  * untrusted copy), written by the extension when the notebook is saved, from the transcript in its metadata: the
- * same text as kaito_widget/transcript.py's reader_text (and CompareWidget._reader_text) writes at display time.
+ * same text as kaito_widget/chat/transcript.py's reader_text (and CompareWidget._reader_text) writes at display time.
  * Plain text is never interpreted as HTML, so nothing in an untrusted transcript can run from it.
  */
 const LIMIT = 100_000; // transcript.READER_TEXT_LIMIT, in code points

@@ -4,7 +4,7 @@
  * conversation instead, read-only, rendered through the same sanitizing renderer as live replies.
  *
  * The transcript comes from the notebook's metadata, which anyone may have edited: it is untrusted. Only
- * well-formed messages are shown, each cut to the same bounds the kernel enforces (kaito_widget/transcript.py).
+ * well-formed messages are shown, each cut to the same bounds the kernel enforces (kaito_widget/chat/transcript.py).
  */
 import { FollowBottom } from "../follow";
 import { buildNewestFirst } from "../idle";

@@ -19,7 +19,7 @@ import httpx2
 import kubernetes
 from kubernetes.config.config_exception import ConfigException
 
-from .errors import ClusterError
+from ..errors import ClusterError
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 

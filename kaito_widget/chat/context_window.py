@@ -17,6 +17,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .params import ParameterError
+
 OVERFLOW_MODES = ("truncate", "error")
 DEFAULT_CHARS_PER_TOKEN = 3.5  # English prose and code with common BPE vocabularies; refined from usage
 MESSAGE_OVERHEAD_TOKENS = 6  # role markers and separators a chat template adds around each message
@@ -168,6 +170,20 @@ class ContextBudget:
 
     def window(self, model: str | None) -> int | None:
         return self._windows.get(model or "")
+
+    def check_max_tokens(self, value: int, model: str | None) -> None:
+        """Refuse a max_tokens over the model's window, once the window is known."""
+        window = self.window(model)
+        if window is not None and value > window:
+            raise ParameterError(f"max_tokens must be at most the model's context window, {window} tokens; got {value}.")
+
+    def fitted_max_tokens(self, asked: int, model: str | None) -> tuple[int, str] | None:
+        """A max_tokens given before the window was known and over it: the window, and the notice saying so."""
+        window = self.window(model)
+        if window is None or asked <= window:
+            return None
+        return window, (f"max_tokens {asked} is more than {model}'s context window of {window} tokens: lowered to "
+                        f"{window}. Each reply gets the room the conversation leaves.")
 
     @property
     def used(self) -> int | None:

@@ -14,14 +14,14 @@ from typing import Any
 
 import traitlets
 
-from . import params as P
-from . import transcript as T
+from ..chat import params as P
+from ..chat import transcript as T
 from .coalesce import DeltaCoalescer
-from .controller import Connected, Delta, Event, MessagesChanged, Notice, ReplyReset, StatusChanged
-from .errors import ChatError
+from ..chat.events import Connected, Delta, Event, MessagesChanged, Notice, ReplyReset, StatusChanged
+from ..errors import ChatError
 from .face import NotebookFace
 from .tool_face import ToolsFace
-from .tool_rounds import ToolBox, ToolStepsChanged
+from ..chat.tool_rounds import ToolBox, ToolStepsChanged
 from .panes import COMPARABLE, PARAMS, ComparePane, build_panes, pane_settings
 from .splices import MessageSplices
 

@@ -11,13 +11,13 @@ import itertools
 import threading
 from typing import Any, Callable
 
-from . import params as P
-from .controller import ChatController
-from .conversation_tree import from_saved
-from .workspaces import workspace_resolver
-from .errors import ChatError
-from .tool_rounds import ToolBox
-from .transport import Endpoint
+from ..chat import params as P
+from ..chat.controller import ChatController
+from ..chat.conversation_tree import from_saved
+from ..cluster.workspaces import workspace_resolver
+from ..errors import ChatError
+from ..chat.tool_rounds import ToolBox
+from ..transport.endpoint import Endpoint
 
 PARAMS = ("temperature", "top_p", "max_tokens", "system_prompt")  # sampling settings a controller takes
 COMPARABLE = (*PARAMS, "model", "workspace")
@@ -238,7 +238,7 @@ class ComparePane:
 
     def to_chat(self, **kwargs: Any):  # -> ChatWidget (imported late: faces depend on panes, not the reverse)
         """A ChatWidget that continues this pane's conversation alone, with its setting."""
-        from .widget import ChatWidget
+        from .chat_widget import ChatWidget
 
         p = self.controller.params
         args = {**self._connection, "model": self.controller.model, "temperature": p["temperature"],

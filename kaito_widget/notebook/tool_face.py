@@ -11,11 +11,11 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import ChatError
-from .tool_rounds import ToolBox
+from ..errors import ChatError
+from ..chat.tool_rounds import ToolBox
 
 if TYPE_CHECKING:
-    from .tools import Tool
+    from ..tools import Tool
 
 # Said in addition when ask() runs in a notebook cell: the kernel handles a click only after the cell finishes.
 BLOCKED_KERNEL = (" ask() blocks this notebook's kernel until the reply is complete, so a click on Run tool could "
@@ -96,7 +96,7 @@ class ToolsFace:
         box = self._toolboxes()[0]
         if not (box.active and box.policy.needs_a_person):
             return
-        from .tools.approval import NO_APPROVER
+        from ..tools.approval import NO_APPROVER
         if in_kernel_main_thread():  # a view would not help: its clicks wait until this cell ends
             raise ChatError(NO_APPROVER + BLOCKED_KERNEL)
         if not self._view_ready:

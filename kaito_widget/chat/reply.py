@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .tools.calls import ToolCallAccumulator
+from ..tools.calls import ToolCallAccumulator
 
 if TYPE_CHECKING:
     from .context_window import Plan

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from .discovery import WorkspaceTable
-    from .transport import Endpoint
+    from ..transport.endpoint import Endpoint
 
 
 def workspace_resolver(workspace: str, **options: Any) -> Callable[[Callable[[str], None], threading.Event], Endpoint]:

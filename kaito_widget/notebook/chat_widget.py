@@ -13,26 +13,17 @@ from typing import Any
 
 import traitlets
 
-from . import params as P
-from . import transcript as T
+from ..chat import params as P
+from ..chat import transcript as T
 from .coalesce import DeltaCoalescer
-from .commands import is_command, run_command
-from .workspaces import workspace_resolver
+from ..chat.commands import is_command, run_command
+from ..cluster.workspaces import workspace_resolver
 from .face import NotebookFace
 from .splices import MessageSplices
 from .tool_face import ToolsFace
-from .tool_rounds import ToolBox, ToolStepsChanged
-from .controller import (
-    ChatController,
-    Connected,
-    Delta,
-    Event,
-    MessagesChanged,
-    Notice,
-    ParamChanged,
-    ReplyReset,
-    StatusChanged,
-)
+from ..chat.tool_rounds import ToolBox, ToolStepsChanged
+from ..chat.controller import ChatController
+from ..chat.events import Connected, Delta, Event, MessagesChanged, Notice, ParamChanged, ReplyReset, StatusChanged
 
 class ChatWidget(ToolsFace, NotebookFace):
     """A streaming chat with a model served by a Kaito workspace or any OpenAI-compatible server.

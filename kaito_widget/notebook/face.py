@@ -12,9 +12,9 @@ from typing import Any
 import anywidget
 import traitlets
 
-from . import transcript as T
+from ..chat import transcript as T
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent.parent / "static"
 # The output mime type naming the chat an output shows; js/src/lab/bridge.ts reads it.
 CHAT_MIME = "application/vnd.kaito-widget.chat+json"
 

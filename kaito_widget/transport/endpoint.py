@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 # to OPENAI_API_KEY: that would hand a real OpenAI key to whatever server base_url points at.
 API_KEY_ENV = "KAITO_WIDGET_API_KEY"
 PLACEHOLDER_KEY = "not-needed"
-
 
 
 def default_timeout() -> httpx2.Timeout:
@@ -85,6 +85,10 @@ def normalize_base_url(base_url: str) -> str:
     if not parts.path or parts.path == "/":
         url += "/v1"
     return url
+
+
+# Finds the endpoint, reporting progress (e.g. "waiting for the model to load") and giving up when cancel is set.
+EndpointResolver = Callable[[Callable[[str], None], threading.Event], "Endpoint"]
 
 
 @dataclass(frozen=True)

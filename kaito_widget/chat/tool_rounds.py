@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import tools as toolkit  # its modules load on first use (see tools/__init__.py), not with kaito_widget
-from .tools.saved import MAX_ARGUMENTS_CHARS
+from .. import tools as toolkit  # its modules load on first use (see tools/__init__.py), not with kaito_widget
+from ..tools.saved import MAX_ARGUMENTS_CHARS
 
 if TYPE_CHECKING:
     from .reply import Reply
-    from .tools import PreparedCall, ToolResult
+    from ..tools import PreparedCall, ToolResult
 
 Message = dict[str, Any]
 LIVE_STATUSES = ("awaiting", "running")  # a step between being assembled and having its result

@@ -19,15 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import transcript as T
-from .commands import CommandResult, is_command, run_command
-from .context_window import OVERFLOW_MODES, left_out_note
-from .controller import ChatController, Delta, Event, Notice, ReplyReset, StatusChanged
-from .workspaces import workspace_resolver
-from .errors import ChatError
-from .params import DEFAULTS, ParameterError
-from .params import parse as parse_param
-from .transport import API_KEY_ENV, normalize_base_url
+from ..chat import transcript as T
+from ..chat.commands import CommandResult, is_command, run_command
+from ..chat.context_window import OVERFLOW_MODES, left_out_note
+from ..chat.controller import ChatController
+from ..chat.events import Delta, Event, Notice, ReplyReset, StatusChanged
+from ..cluster.workspaces import workspace_resolver
+from ..errors import ChatError
+from ..chat.params import DEFAULTS, ParameterError
+from ..chat.params import parse as parse_param
+from ..transport.endpoint import API_KEY_ENV, normalize_base_url
 
 PROG = "kaito-chat"
 PROMPT = "> "

@@ -1,0 +1,1 @@
+"""The conversation engine: one conversation's state, its requests, its history; no widgets, no cluster."""

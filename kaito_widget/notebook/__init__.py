@@ -1,0 +1,1 @@
+"""The notebook faces: ChatWidget, CompareWidget, their panes and the anywidget plumbing."""

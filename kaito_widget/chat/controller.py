@@ -15,16 +15,14 @@ from ..errors import BusyError, ChatError
 from ..target import Target
 from ..transport.endpoint import EndpointResolver, ModelInfo
 from . import params as P
+from .connection import Connection
 from .context_window import ContextBudget
 from .conversation_tree import ConversationTree
-from .events import (Connected, Event, GenerationStarted, Listener, MessagesChanged, Notice, ParamChanged,
-                     StatusChanged)
-from .connection import Connection
+from .events import Connected, Event, GenerationStarted, Listener, MessagesChanged, Notice, ParamChanged, StatusChanged
 from .generation import ReplyRunner
 from .history import conversation_markdown, copy_messages, model_messages, saved_nodes
 from .reply import Reply
 from .tool_rounds import ToolBox
-
 
 # How long ``stop()`` waits for the worker to notice before finishing the message itself (a server that stalls
 # between chunks would otherwise keep the reply "generating" until its next byte).

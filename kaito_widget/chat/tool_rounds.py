@@ -22,8 +22,8 @@ from .. import tools as toolkit  # its modules load on first use (see tools/__in
 from ..tools.saved import MAX_ARGUMENTS_CHARS
 
 if TYPE_CHECKING:
-    from .reply import Reply
     from ..tools import PreparedCall, ToolResult
+    from .reply import Reply
 
 Message = dict[str, Any]
 LIVE_STATUSES = ("awaiting", "running")  # a step between being assembled and having its result

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..tools.saved import STATUS_LABELS, clean_tool_steps
 from . import params as P
 from .conversation_tree import ConversationTree, from_saved
-from ..tools.saved import STATUS_LABELS, clean_tool_steps
 
 SCHEMA_VERSION = 2  # 2: every version of a message is kept (ids and parents); 1: one branch, still read
 ROLES = ("user", "assistant", "system")

@@ -21,9 +21,9 @@ import httpx2
 import kubernetes
 import urllib3
 
-from .kubeconfig import ClusterAccess, load_cluster
 from ..errors import ClusterError, Forbidden, WorkspaceNotFound, WorkspaceNotReady
 from ..transport.endpoint import Endpoint, default_timeout
+from .kubeconfig import ClusterAccess, load_cluster
 
 GROUP = "kaito.sh"
 VERSIONS = ("v1beta1", "v1alpha1")  # newest first

@@ -11,8 +11,8 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from .discovery import WorkspaceTable
     from ..transport.endpoint import Endpoint
+    from .discovery import WorkspaceTable
 
 
 def workspace_resolver(workspace: str, **options: Any) -> Callable[[Callable[[str], None], threading.Event], Endpoint]:

@@ -7,23 +7,24 @@ become controller calls. See docs/widget-protocol.md for the wire contract.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import traitlets
 
 from ..chat import params as P
 from ..chat import transcript as T
-from .coalesce import DeltaCoalescer
 from ..chat.commands import is_command, run_command
-from ..cluster.workspaces import workspace_resolver
+from ..chat.controller import ChatController
+from ..chat.events import Connected, Delta, Event, MessagesChanged, Notice, ParamChanged, ReplyReset, StatusChanged
+from ..chat.tool_rounds import ToolBox, ToolStepsChanged
+from ..target import Target
+from .coalesce import DeltaCoalescer
 from .face import NotebookFace
 from .splices import MessageSplices
 from .tool_face import ToolsFace
-from ..chat.tool_rounds import ToolBox, ToolStepsChanged
-from ..chat.controller import ChatController
-from ..chat.events import Connected, Delta, Event, MessagesChanged, Notice, ParamChanged, ReplyReset, StatusChanged
+
 
 class ChatWidget(ToolsFace, NotebookFace):
     """A streaming chat with a model served by a Kaito workspace or any OpenAI-compatible server.
@@ -74,20 +75,14 @@ class ChatWidget(ToolsFace, NotebookFace):
         tool_timeout: float | None = 60.0,
         max_tool_rounds: int = 5,
     ) -> None:
-        if (workspace is None) == (base_url is None):
-            raise ValueError(
-                "Give exactly one of workspace= (a Kaito workspace on your cluster) or base_url= (an OpenAI-compatible "
-                "server, e.g. base_url='http://127.0.0.1:8000/v1')."
-            )
+        self.target = Target(workspace=workspace, base_url=base_url, namespace=namespace, context=context,
+                             kubeconfig=kubeconfig, api_key=api_key, model=model)  # checks how to reach the server
         if history not in ("restore", "fresh"):  # checked before connecting
             raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
         toolbox = ToolBox(tools, approve=approve, tool_timeout=tool_timeout, max_tool_rounds=max_tool_rounds)
-        resolver = None
-        if workspace is not None:
-            resolver = workspace_resolver(workspace, namespace=namespace, context=context, kubeconfig=kubeconfig)
         # Validates every parameter before anything is displayed or connected.
         self._controller = ChatController(
-            base_url=base_url, api_key=api_key, resolver=resolver, model=model, temperature=temperature,
+            resolver=self.target.resolver(), model=model, temperature=temperature,
             top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt, overflow=overflow, tools=toolbox,
         )
         self.workspace, self.namespace = workspace, namespace

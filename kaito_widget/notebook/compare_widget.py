@@ -16,14 +16,15 @@ import traitlets
 
 from ..chat import params as P
 from ..chat import transcript as T
-from .coalesce import DeltaCoalescer
 from ..chat.events import Connected, Delta, Event, MessagesChanged, Notice, ReplyReset, StatusChanged
-from ..errors import ChatError
-from .face import NotebookFace
-from .tool_face import ToolsFace
 from ..chat.tool_rounds import ToolBox, ToolStepsChanged
+from ..errors import ChatError
+from ..target import Target
+from .coalesce import DeltaCoalescer
+from .face import NotebookFace
 from .panes import COMPARABLE, PARAMS, ComparePane, build_panes, pane_settings
 from .splices import MessageSplices
+from .tool_face import ToolsFace
 
 KIND = "compare"
 
@@ -64,16 +65,15 @@ class CompareWidget(ToolsFace, NotebookFace):
         values = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens,
                   "system_prompt": system_prompt, "model": model, "workspace": workspace}
         settings = pane_settings(values, grid)  # checks every value before anything connects
-        on_cluster = workspace is not None or any("workspace" in s for s in settings)
-        if on_cluster == (base_url is not None):
-            raise ValueError(
-                "Give exactly one of workspace= (a Kaito workspace on your cluster, or a list of them) or base_url= "
-                "(an OpenAI-compatible server, e.g. base_url='http://127.0.0.1:8000/v1')."
-            )
-        if history not in ("restore", "fresh"):  # checked before connecting
-            raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
         compared = list(settings[0])
         fixed = {k: v for k, v in values.items() if k not in compared}
+        # The server the panes share unless a pane's setting names its own workspace; checked here, in ChatWidget's
+        # words. When the workspace is compared, the first pane's stands in (each pane puts its own).
+        listed = settings[0].get("workspace")
+        target = Target(workspace=fixed.get("workspace") or listed, base_url=base_url, namespace=namespace,
+                        context=context, kubeconfig=kubeconfig, api_key=api_key, model=fixed.get("model"))
+        if history not in ("restore", "fresh"):  # checked before connecting
+            raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")
         params = {k: v for k, v in fixed.items() if k in PARAMS}
         self.namespace = namespace
         tools = list(tools)
@@ -83,9 +83,7 @@ class CompareWidget(ToolsFace, NotebookFace):
             return ToolBox(tools, approve=approve, tool_timeout=tool_timeout, max_tool_rounds=max_tool_rounds)
 
         self._panes: list[ComparePane] = build_panes(  # each controller checks its parameters here
-            settings, workspace=fixed.get("workspace"), namespace=namespace, context=context, kubeconfig=kubeconfig,
-            base_url=base_url, api_key=api_key, model=fixed.get("model"), params=params, overflow=overflow,
-            toolbox=toolbox)
+            settings, target, params=params, overflow=overflow, toolbox=toolbox)
         self._coalescers = [DeltaCoalescer(self._delta_sender(p.index)) for p in self._panes]
         self._splices = [MessageSplices() for _ in self._panes]
         shared = {k: v for k, v in fixed.items() if v is not None}

@@ -14,9 +14,9 @@ from typing import Any, Callable
 from ..chat import params as P
 from ..chat.controller import ChatController
 from ..chat.conversation_tree import from_saved
-from ..cluster.workspaces import workspace_resolver
-from ..errors import ChatError
 from ..chat.tool_rounds import ToolBox
+from ..errors import ChatError
+from ..target import Target
 from ..transport.endpoint import Endpoint
 
 PARAMS = ("temperature", "top_p", "max_tokens", "system_prompt")  # sampling settings a controller takes
@@ -145,12 +145,12 @@ class ComparePane:
     parameter attributes (temperature, top_p, max_tokens, system_prompt, model), validated the same way."""
 
     def __init__(self, index: int, setting: dict[str, Any], controller: ChatController,
-                 connection: dict[str, Any]) -> None:
+                 target: Target) -> None:
         self.index = index
         self.setting = dict(setting)
         self.label = setting_label(setting)
         self.controller = controller
-        self._connection = connection  # how to reach the model again, for to_chat(); never shown or saved
+        self.target = target  # how to reach the model again, for to_chat(); never shown or saved
         self.closed = False
         # Told when this pane's own setting changes (the CompareWidget redraws the pane's header).
         self.on_setting_changed: Callable[[ComparePane], None] = lambda pane: None
@@ -194,7 +194,7 @@ class ComparePane:
 
     @property
     def workspace(self) -> str | None:
-        return self._connection.get("workspace")
+        return self.target.workspace
 
     @property
     def status(self) -> str:
@@ -241,7 +241,7 @@ class ComparePane:
         from .chat_widget import ChatWidget
 
         p = self.controller.params
-        args = {**self._connection, "model": self.controller.model, "temperature": p["temperature"],
+        args = {**self.target.face_arguments(), "model": self.controller.model, "temperature": p["temperature"],
                 "top_p": p["top_p"], "max_tokens": p["max_tokens"], "system_prompt": p["system_prompt"],
                 "history": "fresh", "tools": self.controller.tools.registry.tools,
                 "approve": self.controller.tools.policy.approve, "tool_timeout": self.controller.tools.timeout,
@@ -252,27 +252,19 @@ class ComparePane:
         return chat
 
 
-def build_panes(settings: list[dict[str, Any]], *, workspace: str | None, namespace: str | None,
-                context: str | None, kubeconfig: str | None, base_url: str | None, api_key: str | None,
-                model: str | None, params: dict[str, Any], overflow: str = "truncate",
-                toolbox: Callable[[], ToolBox] | None = None) -> list[ComparePane]:
-    """One pane (with its own controller) per setting; panes on the same workspace share its discovery."""
-    resolvers: dict[str, SharedResolver] = {}
+def build_panes(settings: list[dict[str, Any]], target: Target, *, params: dict[str, Any],
+                overflow: str = "truncate", toolbox: Callable[[], ToolBox] | None = None) -> list[ComparePane]:
+    """One pane (with its own controller) per setting, each on ``target`` with the setting's workspace or model;
+    panes on the same server share its discovery."""
+    resolvers: dict[Target, SharedResolver] = {}
     panes = []
     for index, setting in enumerate(settings):
-        ws = setting.get("workspace", workspace)
-        connection: dict[str, Any] = {"namespace": namespace, "context": context, "kubeconfig": kubeconfig}
-        if ws is not None:
-            if ws not in resolvers:
-                resolvers[ws] = SharedResolver(workspace_resolver(ws, namespace=namespace, context=context,
-                                                                  kubeconfig=kubeconfig))
-            controller_args: dict[str, Any] = {"resolver": resolvers[ws]}
-            connection["workspace"] = ws
-        else:
-            controller_args = {"base_url": base_url, "api_key": api_key}
-            connection.update(base_url=base_url, api_key=api_key)
+        pane_target = target.replace(**{k: setting[k] for k in ("workspace", "model") if k in setting})
+        server = pane_target.replace(model=None)  # one discovery per server, whatever model each pane asks
+        if server not in resolvers:
+            resolvers[server] = SharedResolver(server.resolver())
         pane_params = {**params, **{k: v for k, v in setting.items() if k in PARAMS}}
-        controller = ChatController(model=setting.get("model", model), overflow=overflow, **controller_args,
+        controller = ChatController(resolver=resolvers[server], model=pane_target.model, overflow=overflow,
                                     tools=toolbox() if toolbox is not None else None, **pane_params)
-        panes.append(ComparePane(index, setting, controller, connection))
+        panes.append(ComparePane(index, setting, controller, pane_target))
     return panes

@@ -11,8 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ChatError
 from ..chat.tool_rounds import ToolBox
+from ..errors import ChatError
 
 if TYPE_CHECKING:
     from ..tools import Tool

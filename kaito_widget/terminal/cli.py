@@ -10,33 +10,28 @@ history and ``ps``), and endpoints are shown as host and port, or as the workspa
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from ..chat import transcript as T
 from ..chat.commands import CommandResult, is_command, run_command
-from ..chat.context_window import OVERFLOW_MODES, left_out_note
+from ..chat.context_window import left_out_note
 from ..chat.controller import ChatController
 from ..chat.events import Delta, Event, Notice, ReplyReset, StatusChanged
-from ..cluster.workspaces import workspace_resolver
 from ..errors import ChatError
-from ..chat.params import DEFAULTS, ParameterError
-from ..chat.params import parse as parse_param
-from ..transport.endpoint import API_KEY_ENV, normalize_base_url
+from .arguments import EXIT_USAGE, PROG, make_controller, parse_args
 
-PROG = "kaito-chat"
 PROMPT = "> "
 HISTORY_FILE = ".kaito_chat_history"  # in the home directory
 HISTORY_LENGTH = 1000
 QUIT_WORDS = ("quit", "exit")  # typed without a slash, as in most REPLs
 STOPPED_MARKER = "[stopped]"
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 HELP = """Commands:
   /help                 this help
@@ -48,97 +43,6 @@ HELP = """Commands:
   /save PATH            save the conversation: PATH.md (Markdown) or PATH.json (loadable in the widget)
   /quit, /exit          end the session (so do quit, exit and Ctrl+D)
 Ctrl+C stops a reply and keeps what arrived; at the prompt it ends the session."""
-
-
-# -- command line ------------------------------------------------------------------------------------------------------
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        """One line naming what is wrong (argparse's default adds the whole usage first); exit code 2."""
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {_redact_unrecognized(message)}\n")
-
-
-def _redact_unrecognized(message: str) -> str:
-    """argparse repeats unknown arguments verbatim: name the options only, since their values may be secrets
-    (``--api-key sk-…`` is the likeliest one)."""
-    prefix = "unrecognized arguments: "
-    if not message.startswith(prefix):
-        return message
-    names = [arg.split("=", 1)[0] for arg in message[len(prefix):].split() if arg.startswith("-")]
-    message = f"unrecognized option {', '.join(names)}" if names else "unexpected extra arguments"
-    if "--api-key" in names:
-        message += f"; a server that needs a key gets it from ${API_KEY_ENV} (not the command line, where it leaks)"
-    return message
-
-
-def _param(name: str) -> Callable[[str], Any]:
-    """An argparse type that checks a sampling parameter with the same validator as the widget and /set."""
-
-    def convert(text: str) -> Any:
-        try:
-            return parse_param(name, text)[1]
-        except ParameterError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return convert
-
-
-def _base_url(text: str) -> str:
-    try:
-        return normalize_base_url(text)
-    except ValueError:  # the message would repeat the URL, which may carry credentials
-        raise argparse.ArgumentTypeError("must be an http(s) URL such as http://127.0.0.1:8000/v1") from None
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog=PROG,
-        description="Chat in the terminal with a model served by a Kaito workspace or any OpenAI-compatible server.",
-        epilog=f"A server that needs an API key gets it from ${API_KEY_ENV}. When stdin is not a terminal, the whole "
-               "input is sent as one message and only the reply's answer is printed, once complete. A reasoning "
-               "model's thinking never goes to stdout.",
-    )
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--workspace-name", metavar="NAME", help="the Kaito workspace (or InferenceSet) to chat with")
-    target.add_argument("--base-url", metavar="URL", type=_base_url,
-                        help="an OpenAI-compatible server instead, e.g. http://127.0.0.1:8000/v1")
-    p.add_argument("-n", "--namespace", help="the workspace's namespace (default: the kubeconfig context's)")
-    p.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-    p.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
-    p.add_argument("--model", metavar="ID", help="model or LoRA adapter id (default: the server's base model)")
-    p.add_argument("--temperature", metavar="T", type=_param("temperature"), default=DEFAULTS["temperature"],
-                   help="0.0–2.0 (default: %(default)s)")
-    p.add_argument("--max-tokens", metavar="N", type=_param("max_tokens"), default=DEFAULTS["max_tokens"],
-                   help="≥ 1 (default: %(default)s)")
-    p.add_argument("--top-p", metavar="P", type=_param("top_p"), default=DEFAULTS["top_p"],
-                   help="0.0–1.0 (default: %(default)s)")
-    p.add_argument("--system-prompt", metavar="TEXT", help="instructions sent before the conversation")
-    p.add_argument("--overflow", choices=OVERFLOW_MODES, default="truncate",
-                   help="when the conversation outgrows the model's context window: leave the oldest turns out of "
-                        "the request and say so (truncate, the default), or show the server's error (error)")
-    p.add_argument("--show-reasoning", action="store_true",
-                   help="print a reasoning model's thinking, dimmed, on stderr as it streams (default: hidden; an "
-                        "interactive session says 'Thinking…' and how long it took)")
-    return p
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.base_url and (args.namespace or args.kubeconfig or args.context):
-        parser.error("--namespace, --kubeconfig and --context only apply with --workspace-name")
-    return args
-
-
-def make_controller(args: argparse.Namespace) -> ChatController:
-    """The controller for the parsed arguments, reaching a workspace the same way ChatWidget does."""
-    resolver = None
-    if args.workspace_name:
-        resolver = workspace_resolver(args.workspace_name, namespace=args.namespace, context=args.context,
-                                      kubeconfig=args.kubeconfig)
-    return ChatController(
-        base_url=args.base_url, resolver=resolver, model=args.model, temperature=args.temperature,
-        top_p=args.top_p, max_tokens=args.max_tokens, system_prompt=args.system_prompt, overflow=args.overflow,
-    )
 
 
 # -- output ------------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 import type { ClientMessage, PersistMessage } from "./protocol";
 import type { FollowBottom } from "./follow";
 import { loadTranscript, saveTranscript } from "./lab/bridge";
-import { h } from "./messages";
+import { h } from "./dom";
 
 /**
  * What the user had going in a view, kept per chat: when JupyterLab redraws the output (a frontend without the

@@ -7,7 +7,8 @@ import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./b
 import { changedRanges, clearMarks, markRanges } from "./diff";
 import { FollowBottom } from "./follow";
 import { MessageList, type StreamMessage } from "./messagelist";
-import { button, formatContext, formatStats, h } from "./messages";
+import { formatContext, formatStats } from "./messages";
+import { button, h } from "./dom";
 import { copyText, flash } from "./renderer";
 import type { ClientMessage, CompareState, MessagesMessage, PaneState, ServerMessage, WidgetModel } from "./protocol";
 

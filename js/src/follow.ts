@@ -4,7 +4,7 @@
  * back. Layout often happens after rendering (the output is attached later, a cell comes back into the notebook's
  * window, full screen resizes), so the scroll is re-applied whenever the content or the box changes size.
  */
-import { button, h } from "./messages";
+import { button, h } from "./dom";
 
 const THRESHOLD_PX = 24;
 

@@ -8,7 +8,8 @@
 import { Conversation } from "./conversation";
 import { buildNewestFirst } from "./idle";
 import { codePointLength, dropCodePoints, type ChatMessage, type MessagesMessage } from "./protocol";
-import { decorateMessage, h, messageElement } from "./messages";
+import { decorateMessage, messageElement } from "./messages";
+import { h } from "./dom";
 import { LiveReasoning } from "./reasoning";
 import { MarkdownStream } from "./renderer";
 import { placeToolSteps } from "./toolsteps";

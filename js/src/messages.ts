@@ -6,24 +6,7 @@ import type { ChatMessage, ReplyStats } from "./protocol";
 import { reasoningElement } from "./reasoning";
 import { placeToolSteps } from "./toolsteps";
 import { copyText, flash, renderMarkdown } from "./renderer";
-
-export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") el.className = v;
-    else el.setAttribute(k, v);
-  }
-  el.append(...children);
-  return el;
-}
-
-export function button(label: string, text: string | Node, cls: string): HTMLButtonElement {
-  return h("button", { type: "button", class: `kaito-btn ${cls}`, "aria-label": label, title: label }, text);
-}
+import { button, h } from "./dom";
 
 export function formatStats(stats: ReplyStats | null | undefined): string {
   if (!stats) return "";

@@ -5,7 +5,7 @@
  * model steered): everything here is set as textContent, never parsed as HTML or Markdown.
  */
 import type { ClientMessage, ToolStep } from "./protocol";
-import { button, h } from "./messages";
+import { button, h } from "./dom";
 
 /** What a step says about its call; the same words as kaito_widget/tools/saved.py's STATUS_LABELS. */
 export const STATUS_LABELS: Record<string, string> = {

@@ -4,7 +4,7 @@
  * (`select_version`, `edit`); the conversation shown comes back as synced state, as ever.
  */
 import type { ChatMessage, ClientMessage } from "./protocol";
-import { button, h } from "./messages";
+import { button, h } from "./dom";
 
 /** What a message list may do with its messages: send intents to Python, and whether user messages are editable. */
 export interface MessageActions {

@@ -11,7 +11,8 @@ import {
 import { BaseView, download, icon, ICONS, STATUS_TEXT, whenConnected } from "./baseview";
 import { FollowBottom } from "./follow";
 import { MessageList } from "./messagelist";
-import { button, formatContext, h } from "./messages";
+import { formatContext } from "./messages";
+import { button, h } from "./dom";
 import { setActionsEnabled } from "./versions";
 
 const MODE_TEXT: Record<string, string> = {

@@ -8,7 +8,8 @@
  */
 import { FollowBottom } from "../follow";
 import { buildNewestFirst } from "../idle";
-import { h, messageElement } from "../messages";
+import { messageElement } from "../messages";
+import { h } from "../dom";
 import type { ChatMessage, ReplyStats } from "../protocol";
 import styles from "../styles.css";
 

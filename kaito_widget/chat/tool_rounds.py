@@ -125,7 +125,8 @@ class ToolBox:
                 arguments = function["arguments"]
                 step: Message = {"id": call["id"], "name": function["name"],
                                  "arguments": arguments if len(arguments) <= MAX_ARGUMENTS_CHARS else "{}",
-                                 "status": "running", "content": None, "seconds": None, "round": gen.tool_round}
+                                 "status": "running", "content": None, "seconds": None, "round": gen.tool_round,
+                                 "text_at": len(gen.text)}  # where the answer stood: the text before goes with it
                 if isinstance(outcome, toolkit.ToolResult):
                     step.update(status=outcome.status, content=outcome.content)
                 else:
@@ -178,19 +179,25 @@ class ToolBox:
 
 def history_messages(message: Message) -> list[Message]:
     """One conversation message as requests carry it: role and content, and for a reply that called tools, the
-    OpenAI shape: per round an assistant message with its ``tool_calls`` and one ``role: "tool"`` message per call,
-    then the answer. (Text the model wrote before its calls is sent with the answer: the message keeps one text.)"""
+    OpenAI shape: per round an assistant message with the text the model wrote before its calls and their
+    ``tool_calls``, one ``role: "tool"`` message per call, then the rest of the answer — the conversation as the
+    model wrote it. (A step saved without ``text_at``, by an older version, sends all the text at the end.)"""
     steps = message.get("tool_steps") or []
     if message.get("role") != "assistant" or not steps:
         return [{"role": message["role"], "content": message["content"]}]
+    content = message.get("content") or ""
     out: list[Message] = []
-    rounds = sorted({s.get("round", 0) for s in steps})
-    for r in rounds:
+    start = 0  # where the text not yet sent begins
+    for r in sorted({s.get("round", 0) for s in steps}):
         group = [s for s in steps if s.get("round", 0) == r]
         calls = [{"id": s["id"], "type": "function", "function": {"name": s["name"], "arguments": s["arguments"]}}
                  for s in group]
-        out.append(toolkit.assistant_message(None, calls))  # arguments made safe for vLLM's json.loads there
+        at = group[0].get("text_at")
+        before = None
+        if isinstance(at, int) and start <= at <= len(content):
+            before, start = content[start:at].strip() or None, at
+        out.append(toolkit.assistant_message(before, calls))  # arguments made safe for vLLM's json.loads there
         out += [toolkit.tool_message(s["id"], s.get("content") or f"{s['name']} gave no result.") for s in group]
-    if message.get("content"):
-        out.append({"role": "assistant", "content": message["content"]})
+    if content[start:].strip():
+        out.append({"role": "assistant", "content": content[start:].strip()})
     return out

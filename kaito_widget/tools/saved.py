@@ -111,6 +111,9 @@ def clean_tool_steps(raw: Any, where: str) -> tuple[list[dict[str, Any]], list[s
                 "seconds": (result or {}).get("seconds"),
                 "round": round_ if isinstance(round_, int) and not isinstance(round_, bool)
                 and 0 <= round_ <= MAX_ROUNDS else 0}
+        text_at = entry.get("text_at")
+        if isinstance(text_at, int) and not isinstance(text_at, bool) and text_at >= 0:
+            step["text_at"] = text_at  # where the call stood in the answer (history_messages checks the bound)
         steps.append(step)
     return steps, problems
 

@@ -264,6 +264,32 @@ def test_history_sends_a_tool_turn_in_the_openai_shape_on_the_next_request(fake:
     assert set(sent[2]) == {"role", "tool_call_id", "content"}  # no display fields in a request
 
 
+def test_later_turns_see_the_text_before_a_call_with_that_call(fake: FakeOpenAI) -> None:
+    """The model wrote "Let me add." then called add, then answered: later requests (and a reloaded transcript)
+    replay exactly that, not the preamble moved after the results."""
+    c = chat(fake)
+    fake.script(Reply(text="Let me add. ", tool_calls=[ToolCall("add", '{"a": 2, "b": 2}')]),
+                Reply(text="Let me add again. ", tool_calls=[ToolCall("add", '{"a": 4, "b": 4}')]),
+                Reply(text="Four, then eight."))
+    c.ask("2 + 2, then double?", timeout=10)
+    assert c.messages[-1]["content"] == "Let me add. \n\nLet me add again. \n\nFour, then eight."
+    expected = [("user", "2 + 2, then double?", None), ("assistant", "Let me add.", "add"), ("tool", "4", None),
+                ("assistant", "Let me add again.", "add"), ("tool", "8", None),
+                ("assistant", "Four, then eight.", None), ("user", "thanks", None)]
+
+    def shape(messages: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [(m["role"], m["content"], (m.get("tool_calls") or [{}])[0].get("function", {}).get("name"))
+                for m in messages]
+
+    c.ask("thanks", timeout=10)
+    assert shape(fake.chat_requests[-1]["messages"]) == expected
+    loaded = T.parse(json.loads(json.dumps(T.of_conversation(c))))
+    c2 = chat(fake)
+    c2.load_history(loaded.messages[:2], tree=None)
+    c2.ask("thanks", timeout=10)
+    assert shape(fake.chat_requests[-1]["messages"]) == expected
+
+
 def test_regenerating_a_tool_turn_keeps_the_old_version_with_its_steps(fake: FakeOpenAI) -> None:
     c = tool_turn(fake)
     fake.script(Reply(tool_calls=[ToolCall("add", '{"a": 1, "b": 3}')]), Reply(text="Also four."))

@@ -68,6 +68,8 @@ class ChatController:
         self._tree = ConversationTree()  # every version of every message; the visible path is the conversation
         self._cleared: ConversationTree | None = None  # what clear() removed, until the next turn
         self._generation: Reply | None = None
+        # the latest reply, kept past its commit: wait() returns only once its listeners heard the commit (done)
+        self._latest: Reply | None = None
         self._status = "connecting"
         self._status_message = "Connecting…"
         self._closed = False
@@ -300,7 +302,7 @@ class ChatController:
     def _new_generation(self, parent: int) -> Reply:
         """Reserve the generation slot for a reply under node ``parent``, the end of the visible path (caller holds
         the lock)."""
-        self._generation = Reply(len(self._tree.path()), parent=parent, tree=self._tree)
+        self._generation = self._latest = Reply(len(self._tree.path()), parent=parent, tree=self._tree)
         return self._generation
 
     def _start(self, gen: Reply) -> int:
@@ -315,7 +317,7 @@ class ChatController:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the current reply to finish; True if nothing is generating any more."""
-        gen = self._generation
+        gen = self._latest  # not _generation: that is cleared before the commit reaches the listeners
         return gen is None or gen.done.wait(timeout)
 
     def ask(self, text: str, timeout: float | None = None) -> str:
@@ -414,6 +416,7 @@ class ChatController:
             if gen.finalized:
                 return
             gen.finalized = True
+            gen.stream = None  # ended: the reply stays as _latest, its HTTP response need not
             self.tools.settle(gen)  # a call still waiting or running was stopped
             error = error or gen.note
             reply = {

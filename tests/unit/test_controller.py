@@ -105,6 +105,25 @@ def test_send_returns_at_once_and_double_send_is_refused(fake: FakeOpenAI) -> No
     assert [m["role"] for m in c.messages] == ["user", "assistant"]
 
 
+def test_wait_returns_only_after_the_commit_reached_every_listener(fake: FakeOpenAI) -> None:
+    # a face flushes its last tokens when it hears the commit; wait() (and so ask()) must not return before that,
+    # even when called after the controller stopped generating: CompareWidget waits for its panes one by one
+    c = make(fake)
+    heard = threading.Event()
+
+    def slow_face(event: Any) -> None:
+        if isinstance(event, MessagesChanged) and event.streaming_index == -1 and event.messages[-1]["content"]:
+            time.sleep(0.3)
+            heard.set()
+
+    c.subscribe(slow_face)
+    c.send("go")
+    while c.generating:  # the reply is committed; its listeners are still busy with it
+        time.sleep(0.005)
+    assert c.wait(10)
+    assert heard.is_set()
+
+
 def test_stop_closes_the_stream_and_keeps_the_partial_text(fake: FakeOpenAI) -> None:
     c = make(fake)
     fake.script(Reply(tokens=[f"t{i} " for i in range(100)], delay=0.05))

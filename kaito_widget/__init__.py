@@ -1,12 +1,13 @@
 """kaito-widget: chat with a model served by a Kaito workspace (or any OpenAI-compatible server) in a notebook."""
 
+import importlib
+from typing import Any
+
 from .chat.controller import ChatController
 from .chat.params import ParameterError
 from .cluster.workspaces import list_workspaces
 from .errors import BusyError, ChatError, ClusterError, Forbidden, StillConnecting, WorkspaceNotFound, WorkspaceNotReady
 from .notebook.chat_widget import ChatWidget
-from .notebook.compare_widget import CompareWidget
-from .notebook.panes import ComparePane
 from .target import Target
 
 __all__ = [
@@ -14,3 +15,18 @@ __all__ = [
     "ClusterError", "Forbidden", "StillConnecting", "WorkspaceNotFound", "WorkspaceNotReady", "ParameterError", "Target",
 ]
 __version__ = "0.1.0"
+
+
+# CompareWidget and ComparePane load on first use: most notebooks only chat, and `import kaito_widget` stays fast
+# (benchmarks/bench_import.py)
+_LAZY = {"CompareWidget": ".notebook.compare_widget", "ComparePane": ".notebook.panes"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -12,6 +12,7 @@ in characters per token learned from that usage.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from dataclasses import dataclass
@@ -51,7 +52,21 @@ def prompt_tokens_from_error(text: str) -> int | None:
 
 
 def message_chars(messages: list[Message]) -> int:
-    return sum(len(str(m.get("content") or "")) for m in messages)
+    """The characters the server tokenizes for ``messages``: each one's text, and the name and arguments of each
+    tool call an assistant message carries (a tool result's text is its content)."""
+    return sum(_chars(m) for m in messages)
+
+
+def _chars(message: Message) -> int:
+    calls = message.get("tool_calls") or []
+    return len(str(message.get("content") or "")) + sum(
+        len(str(c.get("function", {}).get("name", ""))) + len(str(c.get("function", {}).get("arguments", "")))
+        for c in calls if isinstance(c, dict))
+
+
+def tools_chars(tools: list[dict[str, Any]] | None) -> int:
+    """The tool definitions a request offers, as the characters the chat template writes into the prompt."""
+    return len(json.dumps(tools, separators=(",", ":"))) if tools else 0
 
 
 @dataclass
@@ -71,8 +86,11 @@ class Usage:
         return max(1.0, self.chars / self.total) if self.total > 0 and self.chars > 0 else DEFAULT_CHARS_PER_TOKEN
 
 
-def estimate_tokens(messages: list[Message], chars_per_token: float = DEFAULT_CHARS_PER_TOKEN) -> int:
-    return sum(int(len(str(m.get("content") or "")) / chars_per_token) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+def estimate_tokens(messages: list[Message], chars_per_token: float = DEFAULT_CHARS_PER_TOKEN,
+                    extra_chars: int = 0) -> int:
+    """``messages`` (and ``extra_chars`` more, e.g. the tool definitions) in tokens at ``chars_per_token``."""
+    return int(extra_chars / chars_per_token) + sum(
+        int(_chars(m) / chars_per_token) + MESSAGE_OVERHEAD_TOKENS for m in messages)
 
 
 @dataclass
@@ -83,6 +101,12 @@ class Plan:
     turns_left_out: int
     max_tokens: int
     prompt_tokens: int | None  # the count the plan was made with (exact from /tokenize, else an estimate)
+    tool_chars: int = 0  # the tool definitions offered with it, which take room in the prompt too
+
+    @property
+    def chars(self) -> int:
+        """What the server tokenized for this request's prompt, in characters."""
+        return message_chars(self.messages) + self.tool_chars
 
 
 def _turns(history: list[Message]) -> tuple[list[Message], list[list[Message]], list[Message]]:
@@ -102,15 +126,16 @@ def _turns(history: list[Message]) -> tuple[list[Message], list[list[Message]], 
 
 
 def plan_request(history: list[Message], *, window: int | None, max_tokens: int, count: Counter,
-         usage: Usage | None = None, leave_out_at_least: int = 0) -> Plan:
-    """Fit ``history`` (system prompt first) into ``window`` tokens with room for ``max_tokens``.
+                 usage: Usage | None = None, leave_out_at_least: int = 0, tool_chars: int = 0) -> Plan:
+    """Fit ``history`` (system prompt first) into ``window`` tokens with room for ``max_tokens`` and for the tool
+    definitions (``tool_chars``; the calls and results in ``history`` count as the text they are).
 
     Tokens are estimated at the characters-per-token rate of the last reply's ``usage``; near the edge the server
     counts (``count``, vLLM's /tokenize) when it can. ``leave_out_at_least`` leaves out at least that many turns
     (the retry after the server still said the request was too long). Without a known window everything is sent.
     """
     if window is None:
-        return Plan(history, 0, max_tokens, None)
+        return Plan(history, 0, max_tokens, None, tool_chars)
     system, turns, newest = _turns(history)
     rate = usage.chars_per_token if usage else DEFAULT_CHARS_PER_TOKEN
 
@@ -119,22 +144,23 @@ def plan_request(history: list[Message], *, window: int | None, max_tokens: int,
 
     skip = min(leave_out_at_least, len(turns))
     messages = assemble(skip)
-    tokens = estimate_tokens(messages, rate)
+    tokens = estimate_tokens(messages, rate, tool_chars)
     budget = int(window * SAFETY) - max_tokens
     if tokens > budget * 0.8:  # near the edge: an estimate is not enough, ask the server to count
         exact = count(messages)
         if exact is not None:
             tokens = exact
             text_tokens = exact - MESSAGE_OVERHEAD_TOKENS * len(messages)
-            rate = max(1.0, message_chars(messages) / text_tokens) if text_tokens > 0 else rate
+            chars = message_chars(messages) + tool_chars
+            rate = max(1.0, chars / text_tokens) if text_tokens > 0 else rate
     while tokens > budget and skip < len(turns):
         skip += 1
         messages = assemble(skip)
-        tokens = estimate_tokens(messages, rate)
+        tokens = estimate_tokens(messages, rate, tool_chars)
     # Even the newest message alone leaves less room than max_tokens asks for: ask for what is left instead of
     # sending a request the server must refuse.
     room = int(window * SAFETY) - tokens
-    return Plan(messages, skip, max(1, min(max_tokens, room)), tokens)
+    return Plan(messages, skip, max(1, min(max_tokens, room)), tokens, tool_chars)
 
 
 def compact(tokens: int) -> str:
@@ -199,19 +225,20 @@ class ContextBudget:
             self._windows = windows
 
     def plan(self, history: list[Message], *, model: str, max_tokens: int, count: Counter,
-             leave_out_at_least: int = 0) -> Plan:
+             leave_out_at_least: int = 0, tool_chars: int = 0) -> Plan:
         """What to send (see ``plan_request``); with overflow="error" everything, as the user asked."""
         window = self.window(model) if self.overflow == "truncate" else None
         return plan_request(history, window=window, max_tokens=max_tokens, count=count, usage=self._usage,
-                            leave_out_at_least=leave_out_at_least)
+                            leave_out_at_least=leave_out_at_least, tool_chars=tool_chars)
 
     def record_usage(self, prompt_tokens: int | None, completion_tokens: int | None, plan: Plan | None,
                      generated_chars: int) -> None:
-        """Remember a finished request's usage: the header's count, and the rate the next estimate uses."""
+        """Remember a finished request's usage: the header's count, and the rate the next estimate uses. Of a turn
+        with tool rounds, the last request's: its prompt holds the earlier rounds' calls and results."""
         if prompt_tokens is None or completion_tokens is None or plan is None:
             return
         with self._lock:
-            self._usage = Usage(prompt_tokens, completion_tokens, message_chars(plan.messages) + generated_chars)
+            self._usage = Usage(prompt_tokens, completion_tokens, plan.chars + generated_chars)
 
     def learn_from_error(self, model: str | None, text: str, plan: Plan | None) -> tuple[bool, bool]:
         """The server refused a request as longer than its window: remember the window (and the prompt's real
@@ -224,7 +251,7 @@ class ContextBudget:
             new = (model or "") not in self._windows
             self._windows.setdefault(model or "", window)
             if prompt is not None:
-                self._usage = Usage(prompt, 0, message_chars(plan.messages))
+                self._usage = Usage(prompt, 0, plan.chars)
         return True, new
 
     def explain(self, error: str) -> str:

@@ -16,6 +16,7 @@ from ..errors import ChatError
 from ..transport import api_modes
 from ..transport import stream_parts as S
 from ..transport.endpoint import error_text, tokenize
+from .context_window import tools_chars
 from .events import Delta, Notice, ReplyReset
 from .reply import ANSWER, REASONING, Reply
 from .tool_rounds import ToolStepsChanged
@@ -31,13 +32,15 @@ class ReplyRunner:
         self.chat = chat
         self.tokenize_supported = True  # vLLM's POST /tokenize; off after a 404
         self.usage_supported = True  # a server that rejects stream_options gets asked without it
+        self.told_no_tools = False  # said once that the completions / legacy API cannot offer tools
 
-    def count_tokens(self, messages: list[dict[str, Any]], model: str) -> int | None:
+    def count_tokens(self, messages: list[dict[str, Any]], model: str,
+                     tools: list[dict[str, Any]] | None = None) -> int | None:
         """The server's count of a prompt (vLLM's /tokenize), or None where it has none (then we estimate)."""
         chat = self.chat
         if not self.tokenize_supported or chat._conn.mode != "chat" or chat._conn.endpoint is None:
             return None
-        count, supported = tokenize(chat._conn.endpoint, model, messages)
+        count, supported = tokenize(chat._conn.endpoint, model, messages, tools)
         self.tokenize_supported = supported
         return count
 
@@ -66,8 +69,11 @@ class ReplyRunner:
             if not gen.stop_requested.is_set():  # closing the stream on stop() raises here; that is not an error
                 error = str(exc) if isinstance(exc, ChatError) else error_text(exc)
                 error = chat._budget.explain(chat.tools.explain_error(error))
+        # what the last request holds in the window: its prompt (with the earlier rounds) and what it generated;
         # the thinking counts in completion_tokens, so its characters count in the rate too
-        chat._budget.record_usage(gen.prompt_tokens, gen.usage_tokens, gen.plan, len(gen.text) + len(gen.reasoning))
+        last = None if gen.usage_tokens is None else gen.usage_tokens - gen.usage_before_round
+        chat._budget.record_usage(gen.prompt_tokens, last, gen.plan,
+                                  len(gen.text) - gen.round_text_start + len(gen.reasoning))
         chat._finalize(gen, error=error, stopped=gen.stop_requested.is_set())
 
     def _apply(self, gen: Reply, part: S.Part) -> None:
@@ -138,20 +144,30 @@ class ReplyRunner:
         with chat._lock:
             params, model, client, endpoint = dict(chat._params), chat._conn.model, chat._conn.client, chat._conn.endpoint
         assert client is not None and endpoint is not None and model is not None
-        gen.plan = chat._budget.plan(chat.history(gen.index), model=model, max_tokens=params["max_tokens"],
-                                     count=lambda messages: self.count_tokens(messages, model),
-                                     leave_out_at_least=gen.leave_out_at_least)
-        gen.usage_before_round = gen.usage_tokens or 0
         with chat._lock:  # this turn's earlier tool rounds: the calls and results, after the history
-            messages = gen.plan.messages + chat.tools.round_messages(gen)
-        req = api_modes.Request(model, messages, params["temperature"], params["top_p"],
-                                gen.plan.max_tokens, self.usage_supported, **chat.tools.request_fields(gen))
+            rounds = chat.tools.round_messages(gen)
+        tool_fields = chat.tools.request_fields(gen) if chat._conn.mode == "chat" else {}
+        tools = tool_fields.get("tools")
+        # the calls, their results and the tool definitions take room in the window as they do at the server
+        gen.plan = chat._budget.plan(chat.history(gen.index) + rounds, model=model, max_tokens=params["max_tokens"],
+                                     count=lambda messages: self.count_tokens(messages, model, tools),
+                                     leave_out_at_least=gen.leave_out_at_least, tool_chars=tools_chars(tools))
+        gen.usage_before_round = gen.usage_tokens or 0
+        req = api_modes.Request(model, gen.plan.messages, params["temperature"], params["top_p"],
+                                gen.plan.max_tokens, self.usage_supported, **tool_fields)
 
         def on_stream(stream: Any) -> None:
             gen.stream = stream
             if gen.stop_requested.is_set():  # stop() came while we were connecting
                 stream.close()
 
+        if chat._conn.mode != "chat" and chat.tools.active and not self.told_no_tools:
+            self.told_no_tools = True  # the model still answers, just without the functions: say why
+            text = (f"Tools are not offered to this model: it is asked through the "
+                    f"{api_modes.MODE_LABELS[chat._conn.mode]}, which has no tool calling.")
+            with chat._lock:
+                gen.notices.append(text)  # kept with the reply in chat.messages (and the transcript)
+            chat._emit(Notice(text))
         if chat._conn.mode == "legacy":
             return api_modes.legacy(endpoint.plain_http(), endpoint.base_url, req, on_stream)
         if chat._conn.mode == "completions":

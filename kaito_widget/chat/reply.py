@@ -55,6 +55,7 @@ class Reply:
     usage_before_round: int = 0  # completion tokens of the turn's earlier rounds
     paragraph_due: bool = False  # the answer had text before a tool round: the next text starts a paragraph
     note: str | None = None  # why the turn ended without an answer (e.g. tool calls past the limit)
+    notices: list[str] = field(default_factory=list)  # what the chat said about this reply (e.g. no tools offered)
 
     def add(self, part: str, text: str) -> int:
         """Append ``text`` to ``part`` (ANSWER or REASONING); returns its offset (code points before it)."""
@@ -113,4 +114,6 @@ class Reply:
         fields: dict[str, Any] = {"content": self.text, "reasoning": self.reasoning or None}
         if self.tool_steps:
             fields["tool_steps"] = [dict(s) for s in self.tool_steps]
+        if self.notices:
+            fields["notices"] = list(self.notices)
         return fields

@@ -26,7 +26,8 @@ STAT_FIELDS = {"ttft_ms": float, "reasoning_ms": float, "completion_tokens": int
                "finish_reason": str, "prompt_tokens": int, "turns_left_out": int}
 OPTIONAL_STATS = ("prompt_tokens", "turns_left_out")  # newer fields: absent from older transcripts, left absent
 MESSAGE_FIELDS = ("role", "content", "reasoning", "created", "model", "params", "stats", "error", "stopped", "id",
-                  "parent", "tool_steps")
+                  "parent", "tool_steps", "notices")
+MAX_NOTICES, MAX_NOTICE_CHARS = 10, 500
 
 
 class TranscriptError(ValueError):
@@ -160,6 +161,9 @@ def _message(entry: Any, i: int, kind: str = "message") -> tuple[dict[str, Any] 
         message["params"] = _params(entry.get("params"))
         if isinstance(entry.get("model"), str):
             message["model"] = entry["model"][:200]
+        notices = _notices(entry.get("notices"))
+        if notices:
+            message["notices"] = notices
         # the calls and results of a reply that called tools: shown and sent as history, never run again
         steps, step_problems = clean_tool_steps(entry.get("tool_steps"), where)
         if steps:
@@ -167,6 +171,13 @@ def _message(entry: Any, i: int, kind: str = "message") -> tuple[dict[str, Any] 
         if step_problems:
             problem = "; ".join([*([problem] if problem else []), *step_problems])
     return message, problem
+
+
+def _notices(raw: Any) -> list[str]:
+    """What the chat said about a reply: plain text (shown as text, never as markup), a few short lines at most."""
+    if not isinstance(raw, list):
+        return []
+    return [n[:MAX_NOTICE_CHARS] for n in raw if isinstance(n, str) and n][:MAX_NOTICES]
 
 
 def _stats(raw: Any) -> dict[str, Any] | None:

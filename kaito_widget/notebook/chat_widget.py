@@ -15,7 +15,6 @@ import traitlets
 
 from ..chat import params as P
 from ..chat import transcript as T
-from ..chat.commands import is_command, run_command
 from ..chat.controller import ChatController
 from ..chat.events import Connected, Delta, Event, MessagesChanged, Notice, ParamChanged, ReplyReset, StatusChanged
 from ..chat.tool_rounds import ToolBox, ToolStepsChanged
@@ -102,7 +101,7 @@ class ChatWidget(ToolsFace, NotebookFace):
         if isinstance(text, dict):  # ipywidgets' custom-message API (a dict to the views) keeps working
             super().send(text)
             return
-        if is_command(text):
+        if text.lstrip().startswith("/"):  # a slash command (commands.is_command; loaded when one is typed)
             self._run_command(text)
         else:
             self._controller.send(text)
@@ -280,6 +279,8 @@ class ChatWidget(ToolsFace, NotebookFace):
         super().send({"type": "tool_steps", "index": index, "steps": steps})
 
     def _run_command(self, text: str) -> None:
+        from ..chat.commands import run_command
+
         result = run_command(self._controller, text)
         self._notice(result.text, result.level)
 

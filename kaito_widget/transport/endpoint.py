@@ -123,15 +123,17 @@ def list_models(client: openai.OpenAI) -> list[ModelInfo]:
     return models
 
 
-def tokenize(endpoint: Endpoint, model: str, messages: list[dict[str, Any]]) -> tuple[int | None, bool]:
+def tokenize(endpoint: Endpoint, model: str, messages: list[dict[str, Any]],
+             tools: list[dict[str, Any]] | None = None) -> tuple[int | None, bool]:
     """vLLM's ``POST /tokenize`` (at the server root, beside ``/v1``): the prompt's token count after the chat
-    template. Returns (count or None, whether the server offers it at all: a 404 or 405 says it does not)."""
+    template, with the tool definitions it writes in (``tools``). Returns (count or None, whether the server offers it at all: a 404 or 405 says it does not)."""
     import httpx2
 
     root = endpoint.base_url[: -len("/v1")] if endpoint.base_url.endswith("/v1") else endpoint.base_url
     client = endpoint.http_client or httpx2.Client(timeout=default_timeout())
     try:
-        response = client.post(f"{root}/tokenize", json={"model": model, "messages": messages}, timeout=10.0)
+        body = {"model": model, "messages": messages, **({"tools": tools} if tools else {})}
+        response = client.post(f"{root}/tokenize", json=body, timeout=10.0)
         if response.status_code in (404, 405):
             return None, False
         count = response.json().get("count") if response.status_code == 200 else None

@@ -435,9 +435,16 @@ TEMPLATE_TOKENS_PER_MESSAGE = 4  # what a chat template adds around each message
 
 
 def _prompt_tokens(body: dict[str, Any]) -> int:
-    """The prompt's tokens as the server counts them: each message's words plus the template's markers."""
-    return sum(len(split_tokens(str(m.get("content", "")))) + TEMPLATE_TOKENS_PER_MESSAGE
-               for m in body.get("messages", []))
+    """The prompt's tokens as the server counts them: each message's words (a tool call's name and arguments
+    too) plus the template's markers, and the tool definitions the chat template writes into the prompt."""
+    def tokens(text: Any) -> int:
+        return len(split_tokens(str(text or "")))
+
+    messages = body.get("messages", [])
+    calls = [c.get("function", {}) for m in messages for c in m.get("tool_calls") or []]
+    return (sum(tokens(m.get("content")) + TEMPLATE_TOKENS_PER_MESSAGE for m in messages)
+            + sum(tokens(f.get("name")) + tokens(f.get("arguments")) for f in calls)
+            + (tokens(json.dumps(body["tools"])) if body.get("tools") else 0))
 
 
 def _completion(body: dict[str, Any], text: str, finish_reason: str, n_tokens: int) -> dict[str, Any]:

@@ -181,3 +181,21 @@ def test_plan_keeps_system_and_newest_and_shrinks_max_tokens_when_even_that_is_t
     dense = plan_request(history, window=8000, max_tokens=500, count=lambda m: None, usage=Usage(1000, 0, 1000))
     sparse = plan_request(history, window=8000, max_tokens=500, count=lambda m: None)
     assert dense.turns_left_out > sparse.turns_left_out
+
+
+def test_plan_counts_tool_call_arguments_results_and_tool_definitions() -> None:
+    turn = [{"role": "user", "content": "u" * 350}, {"role": "assistant", "content": "a" * 350}]
+    call = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "search", "arguments": '{"q": "' + "w" * 5600 + '"}'}}]}
+    result = {"role": "tool", "tool_call_id": "c1", "content": "r" * 5600}
+    newest = {"role": "user", "content": "go"}
+
+    def left_out(history: list[dict[str, Any]], tool_chars: int = 0) -> int:
+        return plan_request(history, window=2500, max_tokens=500, count=lambda m: None,
+                            tool_chars=tool_chars).turns_left_out
+
+    history = turn * 4 + [newest]
+    assert left_out(history) == 0
+    assert left_out(history + [call]) > 0  # the call's arguments alone are ~1600 tokens
+    assert left_out(history + [result]) > 0
+    assert left_out(history, tool_chars=6000) > 0  # big tool definitions crowd the conversation too

@@ -17,7 +17,7 @@ from kaito_widget.chat.controller import ChatController
 from kaito_widget.chat.events import Delta, Notice
 from kaito_widget.errors import ChatError
 from kaito_widget.chat.tool_rounds import ToolBox, ToolStepsChanged, history_messages
-from tests.support.fake_openai import FakeOpenAI, Reply, ToolCall
+from tests.support.fake_openai import FakeOpenAI, Reply, ToolCall, split_tokens
 from tests.unit.test_widget import make as make_widget
 
 pytestmark = pytest.mark.unit
@@ -442,3 +442,52 @@ def test_ask_in_a_notebook_cell_with_approve_ask_explains_the_blocked_kernel(
     with pytest.raises(ChatError, match="blocks this notebook's kernel.*approve='auto'"):
         w.ask("hi", timeout=5)
     assert fake.chat_requests == []
+
+
+def test_a_model_asked_through_the_completions_api_is_told_to_have_no_tools(fake: FakeOpenAI) -> None:
+    """A model without a chat template falls back to /v1/completions, which has no tool calling: the chat goes on
+    without the functions and says so, once, as a notice and with the reply in chat.messages."""
+    fake.mode = "no_template"
+    c = chat(fake)
+    notices: list[str] = []
+    c.subscribe(lambda e: notices.append(e.text) if isinstance(e, Notice) else None)
+    assert c.ask("add 2 and 3", timeout=10).startswith("You said:")
+    c.ask("again", timeout=10)
+    said = ("Tools are not offered to this model: it is asked through the completions API (no chat template), which "
+            "has no tool calling.")
+    assert notices == [said]
+    assert [m.get("notices") for m in c.messages if m["role"] == "assistant"] == [[said], None]
+    assert not c.messages[-1].get("error")
+    assert all("tools" not in r.body for r in fake.requests if r.path.endswith("/v1/completions"))
+    restored = T.parse(T.of_conversation(c))
+    assert restored.messages[1]["notices"] == [said]
+
+
+def lookup(topic: str) -> str:
+    """Look a topic up in the encyclopedia."""
+    return " ".join(f"fact{i}" for i in range(300))
+
+
+def test_tool_calls_results_and_definitions_take_room_in_the_context_window(fake: FakeOpenAI) -> None:
+    """A tool's long result, the call's arguments and the tool definitions count as they count at the server: the
+    request after the call leaves earlier turns out to fit instead of being refused, and the header's usage is
+    what the last request holds in the window."""
+    fake.max_model_len = 800
+    c = ChatController(base_url=fake.base_url, max_tokens=100, tools=ToolBox([lookup], approve="auto"))
+    c.connect()
+    c.wait_ready(10)
+    for i in range(4):
+        fake.script(Reply(" ".join(f"a{i}w{k}" for k in range(50))))
+        c.ask(f"question {i}: " + " ".join(f"q{i}w{k}" for k in range(50)), timeout=10)
+    before = len(fake.chat_requests)
+    topic = " ".join(f"t{k}" for k in range(30))
+    fake.script(Reply(tool_calls=[ToolCall("lookup", json.dumps({"topic": topic}))]), Reply(text="Facts found."))
+    assert c.ask("look it up", timeout=10) == "Facts found."
+    assert len(fake.chat_requests) == before + 2  # the call, then the answer: neither refused and retried
+    assert not any(m.get("error") for m in c.messages)
+    with_result = fake.chat_requests[-1]
+    assert with_result["messages"][-1]["role"] == "tool" and "fact299" in with_result["messages"][-1]["content"]
+    assert "question 0:" not in json.dumps(with_result["messages"])  # an earlier turn made room for the result
+    assert c.messages[-1]["stats"]["turns_left_out"] >= 1
+    # the window holds the last request: its prompt (with the call and result) and its answer, not the call twice
+    assert c.context_used == c.messages[-1]["stats"]["prompt_tokens"] + len(split_tokens("Facts found.")) <= 800

@@ -116,7 +116,7 @@ describe("the reader text written on save", () => {
   };
 
   it("is the text Python writes (kaito_widget/chat/transcript.py reader_text)", () => {
-    // The same expectation as tests/unit/test_transcript.py's test_reader_text_is_plain_and_complete.
+    // The same expectation as tests/unit/chat/test_transcript.py's test_reader_text_is_plain_and_complete.
     expect(chatText(transcript)).toBe(
       "kaito-widget chat with phi (workspace ws): 2 messages.\nThe live chat needs a running kernel; this is the " +
       "saved transcript.\n\n── You ──\n<b>hi</b>\n\n── Assistant ──\npart\n[stopped]\n[error: HTTP 500: boom]\n",

@@ -6,7 +6,6 @@ import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +20,8 @@ from tests.support.jupyter import (
     run_all_cells,
     run_cell_code,
 )
+from tests.support.screenshots import ARTIFACTS
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
 _names = itertools.count()
 
 

@@ -15,10 +15,10 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import ChatPage, open_chat
 from tests.support.fake_openai import Reply
 from tests.support.jupyter import dark_theme
+from tests.support.screenshots import screenshot
 
 pytestmark = pytest.mark.e2e
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 MARKDOWN_REPLY = (
     "Here is a **comparison** of two settings:\n\n"
@@ -286,10 +286,9 @@ def test_screenshots_light_and_dark(chat: ChatPage) -> None:
     chat.type_and_send("How does temperature change sampling?")
     chat.wait_reply_done(1)
     chat.page.wait_for_timeout(1000)  # the output is refreshed after the turn and the view redrawn: let it settle
-    DOCS.mkdir(exist_ok=True)
-    chat.root.screenshot(path=str(DOCS / "screenshot.png"))
+    screenshot(chat.root, "screenshot.png")
     with dark_theme(chat.page):
-        chat.root.screenshot(path=str(DOCS / "screenshot-dark.png"))
+        screenshot(chat.root, "screenshot-dark.png")
         # the widget follows the theme: its background is dark now
         bg = chat.page.evaluate("() => getComputedStyle(document.querySelector('.kaito-chat')).backgroundColor")
         r, g, b = [int(x) for x in bg[bg.index("(") + 1 : bg.index(")")].split(",")[:3]]

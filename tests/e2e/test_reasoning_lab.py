@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ChatPage
 from tests.support.fake_openai import Reply
+from tests.support.screenshots import screenshot
 
 pytestmark = pytest.mark.e2e
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def test_thinking_streams_then_folds_when_the_answer_starts(chat: ChatPage) -> None:
@@ -67,5 +66,4 @@ def test_a_reasoning_reply_with_math_folds_its_thinking_and_renders_katex(chat: 
     state = json.loads(chat.python("import json; print(json.dumps(w.messages[-1]))"))
     assert state["content"].strip() == REASONED_MATH and state["reasoning"].strip() == thoughts  # tags split out
     chat.page.wait_for_timeout(500)
-    DOCS.mkdir(exist_ok=True)
-    chat.root.screenshot(path=str(DOCS / "reasoning.png"))
+    screenshot(chat.root, "reasoning.png")

@@ -28,7 +28,7 @@ from kaito_widget.tools import (NO_APPROVER, ApprovalPolicy, Decision, PendingAp
                                 prepare_call, rejected, run_tool_call, tool_from_function, tool_message)
 
 pytestmark = pytest.mark.unit
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 VLLM_NO_TOOLS = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
 
 

@@ -10,7 +10,7 @@ import pytest
 from kaito_widget import ChatWidget, CompareWidget
 from kaito_widget.notebook.splices import MessageSplices, common_prefix
 from tests.support.fake_openai import FakeOpenAI, Reply
-from tests.unit.test_widget import Recorder
+from tests.unit.notebook.test_widget import Recorder
 
 pytestmark = pytest.mark.unit
 

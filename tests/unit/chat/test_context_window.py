@@ -12,7 +12,7 @@ from kaito_widget.chat.context_window import Usage, plan_request, prompt_tokens_
 from kaito_widget.chat.events import Notice
 from tests.support.chat import connected
 from tests.support.fake_openai import FakeOpenAI, Reply
-from tests.unit.test_cli import pipe, run_piped
+from tests.unit.terminal.test_cli import pipe, run_piped
 
 pytestmark = pytest.mark.unit
 

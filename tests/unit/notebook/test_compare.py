@@ -14,7 +14,7 @@ from kaito_widget.notebook.panes import SharedResolver, pane_settings
 from kaito_widget.transport.endpoint import Endpoint
 from tests.support.fake_kube import cluster_with_workspace, workspace
 from tests.support.fake_openai import FakeOpenAI, Reply
-from tests.unit.test_widget import Recorder
+from tests.unit.notebook.test_widget import Recorder
 
 pytestmark = pytest.mark.unit
 

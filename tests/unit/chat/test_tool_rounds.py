@@ -18,7 +18,7 @@ from kaito_widget.chat.events import Delta, Notice
 from kaito_widget.errors import ChatError
 from kaito_widget.chat.tool_rounds import ToolBox, ToolStepsChanged, history_messages
 from tests.support.fake_openai import FakeOpenAI, Reply, ToolCall, split_tokens
-from tests.unit.test_widget import make as make_widget
+from tests.unit.notebook.test_widget import make as make_widget
 
 pytestmark = pytest.mark.unit
 

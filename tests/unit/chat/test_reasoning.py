@@ -17,7 +17,7 @@ from kaito_widget.transport.stream_parts import AnswerText, AnswerWasReasoning, 
 from kaito_widget.chat import transcript as T
 from tests.support.chat import connected
 from tests.support.fake_openai import FakeOpenAI, Reply
-from tests.unit.test_widget import make as make_widget
+from tests.unit.notebook.test_widget import make as make_widget
 
 pytestmark = pytest.mark.unit
 
@@ -245,7 +245,7 @@ def test_widget_redraws_the_reply_when_the_answer_was_thinking(fake: FakeOpenAI)
 
 
 def test_compare_panes_stream_their_own_thinking(fake: FakeOpenAI) -> None:
-    from tests.unit.test_compare import make as make_compare
+    from tests.unit.notebook.test_compare import make as make_compare
 
     fake.route = lambda body: Reply(text=f"at {body['temperature']}", reasoning=f"thinking at {body['temperature']}",
                                     reasoning_as="think_tags", delay=0.005)

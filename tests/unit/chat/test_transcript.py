@@ -10,7 +10,7 @@ import pytest
 from kaito_widget import ChatWidget
 from kaito_widget.chat.transcript import MAX_MESSAGE_CHARS, TranscriptError, parse
 from tests.support.fake_openai import FakeOpenAI
-from tests.unit.test_widget import Recorder
+from tests.unit.notebook.test_widget import Recorder
 
 pytestmark = pytest.mark.unit
 

@@ -6,20 +6,22 @@ from typing import Any
 from .chat.controller import ChatController
 from .chat.params import ParameterError
 from .cluster.workspaces import list_workspaces
-from .errors import BusyError, ChatError, ClusterError, Forbidden, StillConnecting, WorkspaceNotFound, WorkspaceNotReady
+from .errors import (BusyError, ChatError, ClusterError, Forbidden, RAGEngineError, StillConnecting, WorkspaceNotFound,
+                     WorkspaceNotReady)
 from .notebook.chat_widget import ChatWidget
 from .target import Target
 
 __all__ = [
     "ChatWidget", "CompareWidget", "ComparePane", "ChatController", "list_workspaces", "ChatError", "BusyError",
     "ClusterError", "Forbidden", "StillConnecting", "WorkspaceNotFound", "WorkspaceNotReady", "ParameterError", "Target",
+    "RAGEngine", "RAGEngineError",
 ]
 __version__ = "0.1.0"
 
 
-# CompareWidget and ComparePane load on first use: most notebooks only chat, and `import kaito_widget` stays fast
-# (benchmarks/bench_import.py)
-_LAZY = {"CompareWidget": ".notebook.compare_widget", "ComparePane": ".notebook.panes"}
+# CompareWidget, ComparePane and RAGEngine load on first use: most notebooks only chat, and `import kaito_widget`
+# stays fast (benchmarks/bench_import.py)
+_LAZY = {"CompareWidget": ".notebook.compare_widget", "ComparePane": ".notebook.panes", "RAGEngine": ".rag.engine"}
 
 
 def __getattr__(name: str) -> Any:

@@ -29,3 +29,11 @@ class WorkspaceNotReady(ClusterError):
 
 class Forbidden(ClusterError):
     pass
+
+
+class RAGEngineError(ChatError):
+    """A Kaito RAGEngine refused a request or cannot be reached; the message carries the engine's own ``detail``."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status, when the engine answered

@@ -20,6 +20,7 @@ BELOW = {
     "cluster": {"transport"},
     "tools": set(),
     "chat": {"transport", "cluster", "tools"},
+    "rag": {"transport", "cluster"},
     "notebook": {"chat", "transport", "cluster", "tools"},
     "terminal": {"chat", "transport", "cluster", "tools"},
 }

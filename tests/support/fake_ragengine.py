@@ -1,0 +1,175 @@
+"""A double of Kaito's RAGEngine service (v0.12, ``../shared/kaito/ragengine/``) for what the real one cannot show
+here: faults on demand, a retrieve-only engine, a slow engine. Paths, bodies, status codes and ``{"detail"}``
+texts follow the real service's ``main.py`` and ``vector_store/base.py``:
+
+- ``doc_id`` is the SHA-256 of the text (``generate_doc_id``); ``GET /indexes/{name}/documents`` pages the
+  docstore in insertion order (``limit`` 1–100, else FastAPI's 422), ``max_text_length`` cuts texts
+  (``is_truncated``), ``metadata_filter`` is JSON text (400 otherwise);
+- ``POST /retrieve`` answers closest first with ``score`` a distance (smaller is closer), as FAISS does;
+- an unknown index is 404 "No such index: 'x' exists."; delete answers ``{deleted_doc_ids, not_found_doc_ids}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.support.fake_openai import QuietHTTPServer
+
+
+def doc_id(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,;:!?").lower() for w in text.split() if w.strip(".,;:!?")}
+
+
+class FakeRAGEngine:
+    """Context manager running the double on 127.0.0.1 and a free port; ``base_url`` is the engine's root."""
+
+    def __init__(self) -> None:
+        self.indexes: dict[str, dict[str, dict[str, Any]]] = {}  # index → doc_id → document
+        self.persisted: dict[str, dict[str, dict[str, Any]]] = {}
+        self.requests: list[tuple[str, str, Any]] = []  # (method, path with query, JSON body)
+        self.fail_next: tuple[int, str] | None = None  # (status, detail) for the next request
+        self._lock = threading.Lock()
+        self._server: QuietHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "server not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FakeRAGEngine:
+        handler = type("Handler", (_Handler,), {"engine": self})
+        self._server = QuietHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-ragengine", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- what the engine does, as the real one does it ----------------------------------------------------------
+    def handle(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+        with self._lock:
+            if self.fail_next is not None:
+                (status, detail), self.fail_next = self.fail_next, None
+                return status, {"detail": detail}
+            parts = [unquote(p) for p in path.strip("/").split("/")]
+            if method == "GET" and parts == ["health"]:
+                return 200, {"status": "Healthy", "detail": None}
+            if method == "GET" and parts == ["indexes"]:
+                return 200, list(self.indexes)
+            if method == "POST" and parts == ["index"]:
+                return self._index(body)
+            if method == "POST" and parts == ["retrieve"]:
+                return self._retrieve(body)
+            if len(parts) >= 2 and parts[0] == "indexes":
+                name = parts[1]
+                if name not in self.indexes:
+                    return 404, {"detail": f"No such index: '{name}' exists."}
+                if method == "GET" and parts[2:] == ["documents"]:
+                    return self._list(name, query)
+                if method == "POST" and parts[2:] == ["documents", "delete"]:
+                    ids = body.get("doc_ids", [])
+                    deleted = [i for i in ids if self.indexes[name].pop(i, None) is not None]
+                    return 200, {"deleted_doc_ids": deleted, "not_found_doc_ids": [i for i in ids if i not in deleted]}
+                if method == "DELETE" and len(parts) == 2:
+                    del self.indexes[name]
+                    return 200, {"message": f"Successfully deleted index {name}."}
+            if method == "POST" and len(parts) == 2 and parts[0] in ("persist", "load"):
+                return self._persist_or_load(parts[0], parts[1], query)
+            return 404, {"detail": "Not Found"}
+
+    def _index(self, body: Any) -> tuple[int, Any]:
+        if not isinstance(body, dict) or "index_name" not in body or not isinstance(body.get("documents"), list):
+            return 422, {"detail": [{"type": "missing", "loc": ["body", "index_name"], "msg": "Field required"}]}
+        store = self.indexes.setdefault(body["index_name"], {})
+        out = []
+        for doc in body["documents"]:
+            entry = {"doc_id": doc_id(doc["text"]), "text": doc["text"], "metadata": doc.get("metadata") or {},
+                     "hash_value": None, "is_truncated": False}
+            store[entry["doc_id"]] = entry
+            out.append(entry)
+        return 200, out
+
+    def _list(self, name: str, query: dict[str, str]) -> tuple[int, Any]:
+        limit, offset = int(query.get("limit", 10)), int(query.get("offset", 0))
+        if not 1 <= limit <= 100:
+            return 422, {"detail": [{"type": "less_than_equal" if limit > 100 else "greater_than_equal",
+                                     "loc": ["query", "limit"], "msg": "Input should be less than or equal to 100"
+                                     if limit > 100 else "Input should be greater than or equal to 1",
+                                     "input": str(limit)}]}
+        max_len = int(query.get("max_text_length", 1000))
+        docs = list(self.indexes[name].values())
+        if "metadata_filter" in query:
+            try:
+                wanted = json.loads(query["metadata_filter"])
+            except json.JSONDecodeError:
+                return 400, {"detail": "Invalid metadata filter format. Must be a valid JSON string."}
+            docs = [d for d in docs if all(d["metadata"].get(k) == v for k, v in wanted.items())]
+        page = [{**d, "text": d["text"][:max_len], "is_truncated": len(d["text"]) > max_len}
+                for d in docs[offset:offset + limit]]
+        return 200, {"documents": page, "count": len(page), "total_items": len(docs)}
+
+    def _retrieve(self, body: dict[str, Any]) -> tuple[int, Any]:
+        name = body.get("index_name")
+        if name not in self.indexes:
+            return 404, {"detail": f"No such index: '{name}' exists."}
+        asked = _words(body.get("query", ""))
+        wanted = body.get("metadata_filter") or {}
+        docs = [d for d in self.indexes[name].values() if all(d["metadata"].get(k) == v for k, v in wanted.items())]
+        # a distance: fewer shared words, farther away
+        scored = sorted(((1.0 - len(asked & _words(d["text"])) / (len(asked) or 1), d) for d in docs),
+                        key=lambda pair: pair[0])
+        results = [{"doc_id": d["doc_id"], "node_id": f"node-{d['doc_id'][:8]}", "text": d["text"], "score": s,
+                    "dense_score": None, "sparse_score": None, "source": None, "metadata": d["metadata"]}
+                   for s, d in scored[: int(body.get("max_node_count", 5))]]
+        return 200, {"query": body.get("query"), "results": results, "count": len(results)}
+
+    def _persist_or_load(self, action: str, name: str, query: dict[str, str]) -> tuple[int, Any]:
+        if action == "persist":
+            if name not in self.indexes:
+                return 404, {"detail": f"No such index: '{name}' exists."}
+            self.persisted[name] = {k: dict(v) for k, v in self.indexes[name].items()}
+            return 200, {"message": f"Successfully persisted index {name} to /tmp/persist/{name}."}
+        if name not in self.persisted:
+            return 404, {"detail": f"Path does not exist: /tmp/persist/{name}"}
+        if name in self.indexes and query.get("overwrite") != "true":
+            return 409, {"detail": f"Index '{name}' already exists. Use a different name or delete the existing "
+                                   "index first."}
+        self.indexes[name] = {k: dict(v) for k, v in self.persisted[name].items()}
+        return 200, {"message": f"Successfully loaded index {name} from /tmp/persist/{name}."}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    engine: FakeRAGEngine
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw else None
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        self.engine.requests.append((self.command, self.path, body))
+        status, payload = self.engine.handle(self.command, url.path, query, body)
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = _serve

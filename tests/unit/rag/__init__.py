@@ -1,0 +1,1 @@
+"""Tests of kaito_widget/rag/."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..errors import ChatError, StillConnecting
 from ..transport.endpoint import Endpoint, EndpointResolver, ModelInfo, error_text, list_models, pick_base_model
+from ..transport.ragengine import looks_like_ragengine
 
 if TYPE_CHECKING:  # the SDK loads on the connect thread, not at `import kaito_widget` (see transport/endpoint.py)
     import openai
@@ -22,7 +23,7 @@ class Connection:
         self._resolver = resolver
         self._on_status, self._on_connected = on_status, on_connected
         self.requested_model = model
-        self.model: str | None = model
+        self.model: str | None = model  # None for a RAGEngine asked without one: the engine's LLM's model
         self.endpoint: Endpoint | None = None
         self.client: openai.OpenAI | None = None
         self.models: tuple[str, ...] = ()  # everything GET /models lists: the base model and its LoRA adapters
@@ -55,14 +56,18 @@ class Connection:
             endpoint = self._resolver(lambda message: self._on_status("connecting", message), self.cancel)
             client = endpoint.make_client()
             models: list[ModelInfo] = []
-            if endpoint.api_mode != "legacy":  # Kaito's legacy runtime has no /v1/models
+            # Kaito's legacy runtime and a RAGEngine have no /v1/models
+            if endpoint.api_mode != "legacy" and endpoint.kind != "ragengine":
                 try:
                     models = list_models(client)
                 except openai.APIStatusError:  # only needed to pick the model (and offer adapters)
-                    if not (self.requested_model or endpoint.fallback_model):
+                    if looks_like_ragengine(endpoint.plain_http(), endpoint.base_url):
+                        endpoint.kind = "ragengine"  # not an error: the engine picks its LLM's model itself
+                        endpoint.label = endpoint.label or f"RAGEngine {endpoint.display_host}"
+                    elif not (self.requested_model or endpoint.fallback_model):
                         raise
             model = self.requested_model or pick_base_model(models) or endpoint.fallback_model
-            if model is None:
+            if model is None and endpoint.kind != "ragengine":
                 raise ChatError("The server lists no models (GET /models returned an empty list).")
         except Exception as exc:  # shown in the header and raised from ask(); the next send retries
             self.error = exc if isinstance(exc, ChatError) else ChatError(f"Cannot connect: {error_text(exc)}")

@@ -8,7 +8,6 @@ Generation runs on a worker thread so the kernel stays free; every public method
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from ..errors import BusyError, ChatError
@@ -21,19 +20,18 @@ from .conversation_tree import ConversationTree
 from .events import Connected, Event, GenerationStarted, Listener, MessagesChanged, Notice, ParamChanged, StatusChanged
 from .generation import ReplyRunner
 from .history import conversation_markdown, copy_messages, model_messages, saved_nodes
+from .rag_index import check_index, check_ratio
 from .reply import Reply
 from .tool_rounds import ToolBox
+from .versions import VersionsMixin
+from .versions import now as _now
 
 # How long ``stop()`` waits for the worker to notice before finishing the message itself (a server that stalls
 # between chunks would otherwise keep the reply "generating" until its next byte).
 STOP_GRACE_S = 1.0
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-class ChatController:
+class ChatController(VersionsMixin):
     """Owns one conversation with one OpenAI-compatible endpoint."""
 
     def __init__(
@@ -49,11 +47,16 @@ class ChatController:
         system_prompt: str | None = None,
         overflow: str = "truncate",
         tools: ToolBox | None = None,
+        index: str | None = None,
+        context_token_ratio: float | None = None,
     ) -> None:
         if (base_url is None) == (resolver is None):
             raise ValueError("Give exactly one of base_url or resolver.")
         # The functions the model may call, and how calls are approved (tool_rounds.py); none: plain chat.
         self.tools = tools if tools is not None else ToolBox()
+        # A RAGEngine index to answer from (rag_index.py); None: plain chat, streamed (a passthrough on an engine).
+        self._index = check_index(index, self.tools)
+        self.context_token_ratio = check_ratio(context_token_ratio)
         if base_url is not None:
             resolver = Target(base_url=base_url, api_key=api_key).resolver()  # a plain URL needs no discovery
         self._params: dict[str, Any] = {
@@ -182,8 +185,29 @@ class ChatController:
 
     def _connected_event(self) -> Connected:
         conn = self._conn
-        assert conn.endpoint is not None and conn.model is not None
-        return Connected(conn.model, conn.endpoint.display_host, conn.mode, conn.models, self.context_window)
+        assert conn.endpoint is not None
+        # model "" on a RAGEngine asked without one: the engine uses its LLM's (the header says so)
+        return Connected(conn.model or "", conn.endpoint.display_host, conn.mode, conn.models, self.context_window,
+                         conn.endpoint.kind)
+
+    # -- the RAGEngine index -----------------------------------------------------------------------------------------
+    index = property(lambda self: self._index, lambda self, v: self.set_index(v),
+                     doc="The RAGEngine index replies are answered from, or None (plain chat)")
+
+    def set_index(self, index: str | None) -> None:
+        """Answer from ``index`` of the RAGEngine from the next reply on (None: plain chat, streamed)."""
+        index = check_index(index, self.tools)
+        with self._lock:
+            if self._generation is not None:
+                raise BusyError("A reply is still being generated: wait for it, or stop it first.")
+            changed, self._index = self._index != index, index
+        if changed:
+            self._emit(ParamChanged("index", index))
+
+    @property
+    def is_ragengine(self) -> bool:
+        """Whether the server turned out to be a Kaito RAGEngine (known once connected)."""
+        return self._conn.endpoint is not None and self._conn.endpoint.kind == "ragengine"
 
     # -- the context window ------------------------------------------------------------------------------------------
     @property
@@ -248,50 +272,6 @@ class ChatController:
             self._tree.end_at(parent)
             gen = self._new_generation(parent)
         return self._start(gen)
-
-    def edit(self, index: int, text: str) -> int:
-        """Send ``text`` as a new version of the user message at ``index`` of ``messages`` and generate a reply
-        from there (the conversation before it is the context); the old version and what followed it are kept.
-        Returns at once, like ``send``; the reply's index is returned."""
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError("Type a message first: the edited text is empty.")
-        with self._lock:
-            self._check_can_generate()
-            path = self._tree.path()
-            self._check_index(index, len(path))
-            if path[index].message["role"] != "user":
-                raise ValueError(f"Message {index} is the assistant's reply: only your own messages can be edited "
-                                 "(regenerate() gives a reply another version).")
-            self._cleared = None
-            node = self._tree.add(path[index].parent, {"role": "user", "content": text, "created": _now()})
-            gen = self._new_generation(node.id)
-        return self._start(gen)
-
-    def versions(self, index: int) -> list[dict[str, Any]]:
-        """Every version of the message at ``index`` of ``messages``, oldest first (copies)."""
-        with self._lock:
-            self._check_index(index, len(self._tree.path()))
-            _, siblings = self._tree.siblings(index)
-            return copy_messages([n.message for n in siblings])
-
-    def select(self, index: int, version: int) -> None:
-        """Show version ``version`` (0-based, as in ``versions(index)``) of the message at ``index``, and the
-        conversation that followed it; that is what the model sees next."""
-        with self._lock:
-            self._check_can_generate()
-            self._check_index(index, len(self._tree.path()))
-            count = len(self._tree.siblings(index)[1])
-            if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version < count:
-                raise ValueError(f"Message {index} has versions 0 to {count - 1}; got {version!r}.")
-            self._tree.select(index, version)
-            messages = self._visible()
-        self._emit(MessagesChanged(messages, -1))
-
-    @staticmethod
-    def _check_index(index: Any, length: int) -> None:
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < length:
-            raise ValueError(f"There is no message {index!r}: the conversation has messages 0 to {length - 1}."
-                             if length else "The conversation is empty.")
 
     def _check_can_generate(self) -> None:
         if self._closed:

@@ -57,6 +57,7 @@ class Connected:
     api_mode: str = "chat"  # chat | completions | legacy (see api_modes.py)
     models: tuple[str, ...] = ()  # everything GET /models lists: the base model and its LoRA adapters
     context_window: int | None = None  # the model's window in tokens, when the server says
+    server_kind: str = "openai"  # "ragengine": a Kaito RAGEngine (model "" then means its LLM's default)
 
 
 @dataclass(frozen=True)

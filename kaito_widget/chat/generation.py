@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ChatError
-from ..transport import api_modes
+from ..transport import api_modes, ragengine
 from ..transport import stream_parts as S
 from ..transport.endpoint import error_text, tokenize
 from .context_window import tools_chars
 from .events import Delta, Notice, ReplyReset
 from .reply import ANSWER, REASONING, Reply
+from .sources import clean_sources
 from .tool_rounds import ToolStepsChanged
 
 if TYPE_CHECKING:
@@ -38,8 +39,9 @@ class ReplyRunner:
                      tools: list[dict[str, Any]] | None = None) -> int | None:
         """The server's count of a prompt (vLLM's /tokenize), or None where it has none (then we estimate)."""
         chat = self.chat
-        if not self.tokenize_supported or chat._conn.mode != "chat" or chat._conn.endpoint is None:
-            return None
+        endpoint = chat._conn.endpoint
+        if not self.tokenize_supported or chat._conn.mode != "chat" or endpoint is None or endpoint.kind == "ragengine":
+            return None  # a RAGEngine has no /tokenize (nor a model name to count for, unless one was given)
         count, supported = tokenize(chat._conn.endpoint, model, messages, tools)
         self.tokenize_supported = supported
         return count
@@ -90,6 +92,9 @@ class ReplyRunner:
             gen.prompt_tokens = part.prompt_tokens if part.prompt_tokens is not None else gen.prompt_tokens
         elif isinstance(part, S.Finish):
             gen.finish_reason = part.reason
+        elif isinstance(part, S.Sources):
+            with chat._lock:
+                gen.sources = clean_sources(part.nodes)
         elif isinstance(part, S.AnswerWasReasoning):
             with chat._lock:
                 if gen.finalized:
@@ -143,7 +148,8 @@ class ReplyRunner:
         chat = self.chat
         with chat._lock:
             params, model, client, endpoint = dict(chat._params), chat._conn.model, chat._conn.client, chat._conn.endpoint
-        assert client is not None and endpoint is not None and model is not None
+            index = chat._index
+        assert client is not None and endpoint is not None
         with chat._lock:  # this turn's earlier tool rounds: the calls and results, after the history
             rounds = chat.tools.round_messages(gen)
         tool_fields = chat.tools.request_fields(gen) if chat._conn.mode == "chat" else {}
@@ -168,6 +174,8 @@ class ReplyRunner:
             with chat._lock:
                 gen.notices.append(text)  # kept with the reply in chat.messages (and the transcript)
             chat._emit(Notice(text))
+        if index is not None:  # the whole answer at once, with its sources (ragengine.py)
+            return ragengine.rag_chat(endpoint, req, index, on_stream, chat.context_token_ratio)
         if chat._conn.mode == "legacy":
             return api_modes.legacy(endpoint.plain_http(), endpoint.base_url, req, on_stream)
         if chat._conn.mode == "completions":

@@ -11,6 +11,7 @@ from typing import Any
 from ..tools.saved import markdown_step
 from .context_window import left_out_note
 from .conversation_tree import ROOT
+from .sources import sources_markdown
 from .tool_rounds import history_messages
 from .transcript import reasoning_markdown
 
@@ -54,6 +55,8 @@ def conversation_markdown(messages: list[dict[str, Any]], *, model: str | None, 
             call = {"function": {"name": step["name"], "arguments": step["arguments"]}}
             lines += [markdown_step(call, step if step.get("content") is not None else None), ""]
         lines += [m["content"] or "", ""]
+        if m.get("sources") is not None and not m.get("error"):
+            lines += [sources_markdown(m["sources"]), ""]
         if m.get("stopped"):
             lines += ["*(stopped)*", ""]
         left_out = (m.get("stats") or {}).get("turns_left_out")
@@ -67,7 +70,9 @@ def conversation_markdown(messages: list[dict[str, Any]], *, model: str | None, 
 def copy_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Copies deep enough that a reader changing one (its stats, its tool steps) cannot change the conversation."""
     return [{**m, **({"stats": dict(m["stats"])} if m.get("stats") else {}),
-             **({"tool_steps": [dict(s) for s in m["tool_steps"]]} if m.get("tool_steps") else {})}
+             **({"tool_steps": [dict(s) for s in m["tool_steps"]]} if m.get("tool_steps") else {}),
+             **({"sources": [{**s, "metadata": dict(s.get("metadata") or {})} for s in m["sources"]]}
+                if m.get("sources") else {})}
             for m in messages]
 
 

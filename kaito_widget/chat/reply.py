@@ -56,6 +56,7 @@ class Reply:
     paragraph_due: bool = False  # the answer had text before a tool round: the next text starts a paragraph
     note: str | None = None  # why the turn ended without an answer (e.g. tool calls past the limit)
     notices: list[str] = field(default_factory=list)  # what the chat said about this reply (e.g. no tools offered)
+    sources: list[dict[str, Any]] | None = None  # a RAG reply's source nodes (chat/sources.py); [] = none found
 
     def add(self, part: str, text: str) -> int:
         """Append ``text`` to ``part`` (ANSWER or REASONING); returns its offset (code points before it)."""
@@ -116,4 +117,6 @@ class Reply:
             fields["tool_steps"] = [dict(s) for s in self.tool_steps]
         if self.notices:
             fields["notices"] = list(self.notices)
+        if self.sources is not None:
+            fields["sources"] = [dict(s) for s in self.sources]
         return fields

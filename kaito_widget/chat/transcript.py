@@ -16,6 +16,7 @@ from typing import Any, Callable
 from ..tools.saved import STATUS_LABELS, clean_tool_steps
 from . import params as P
 from .conversation_tree import ConversationTree, from_saved
+from .sources import clean_sources, sources_lines
 
 SCHEMA_VERSION = 2  # 2: every version of a message is kept (ids and parents); 1: one branch, still read
 ROLES = ("user", "assistant", "system")
@@ -26,7 +27,7 @@ STAT_FIELDS = {"ttft_ms": float, "reasoning_ms": float, "completion_tokens": int
                "finish_reason": str, "prompt_tokens": int, "turns_left_out": int}
 OPTIONAL_STATS = ("prompt_tokens", "turns_left_out")  # newer fields: absent from older transcripts, left absent
 MESSAGE_FIELDS = ("role", "content", "reasoning", "created", "model", "params", "stats", "error", "stopped", "id",
-                  "parent", "tool_steps", "notices")
+                  "parent", "tool_steps", "notices", "sources")
 MAX_NOTICES, MAX_NOTICE_CHARS = 10, 500
 
 
@@ -164,6 +165,8 @@ def _message(entry: Any, i: int, kind: str = "message") -> tuple[dict[str, Any] 
         notices = _notices(entry.get("notices"))
         if notices:
             message["notices"] = notices
+        if isinstance(entry.get("sources"), list):  # a RAG reply's sources: shown as text, never sent back
+            message["sources"] = clean_sources(entry["sources"])
         # the calls and results of a reply that called tools: shown and sent as history, never run again
         steps, step_problems = clean_tool_steps(entry.get("tool_steps"), where)
         if steps:
@@ -242,6 +245,8 @@ def reader_text(messages: list[dict[str, Any]], *, model: str | None, workspace:
             lines += [f"[tool call {step.get('name')}({step.get('arguments')}): {status}]",
                       str(step.get("content") or "")[:2000], "[/tool call]"]
         lines.append(str(m.get("content", "")))
+        if m.get("sources"):
+            lines += ["[sources, closest first]", *sources_lines(m["sources"]), "[/sources]"]
         if m.get("stopped"):
             lines.append("[stopped]")
         if m.get("error"):

@@ -18,6 +18,7 @@ from ..chat import transcript as T
 from ..chat.controller import ChatController
 from ..chat.events import Connected, Delta, Event, MessagesChanged, Notice, ParamChanged, ReplyReset, StatusChanged
 from ..chat.tool_rounds import ToolBox, ToolStepsChanged
+from ..errors import ChatError
 from ..target import Target
 from .coalesce import DeltaCoalescer
 from .face import NotebookFace
@@ -51,6 +52,10 @@ class ChatWidget(ToolsFace, NotebookFace):
                                    help="The model's context window in tokens, when the server says").tag(sync=True)
     context_used = traitlets.Int(None, allow_none=True, read_only=True,
                                  help="Tokens the last reply's request used (prompt + reply, from usage)").tag(sync=True)
+    index = traitlets.Unicode(None, allow_none=True,
+                              help="The RAGEngine index replies are answered from (None: plain chat)").tag(sync=True)
+    server_kind = traitlets.Unicode("openai", read_only=True,
+                                    help='"ragengine" once the server turned out to be a Kaito RAGEngine').tag(sync=True)
 
     def __init__(
         self,
@@ -73,6 +78,8 @@ class ChatWidget(ToolsFace, NotebookFace):
         approve: str | Callable[[str, dict[str, Any]], bool] = "ask",
         tool_timeout: float | None = 60.0,
         max_tool_rounds: int = 5,
+        index: str | None = None,
+        context_token_ratio: float | None = None,
     ) -> None:
         self.target = Target(workspace=workspace, base_url=base_url, namespace=namespace, context=context,
                              kubeconfig=kubeconfig, api_key=api_key, model=model)  # checks how to reach the server
@@ -83,13 +90,14 @@ class ChatWidget(ToolsFace, NotebookFace):
         self._controller = ChatController(
             resolver=self.target.resolver(), model=model, temperature=temperature,
             top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt, overflow=overflow, tools=toolbox,
+            index=index, context_token_ratio=context_token_ratio,
         )
         self.workspace, self.namespace = workspace, namespace
         self._coalescer = DeltaCoalescer(self._send_delta)
         self._splices = MessageSplices()
         super().__init__(
             chat_id=chat_id, history=history, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-            system_prompt=system_prompt or "",
+            system_prompt=system_prompt or "", index=self._controller.index,
         )
         self.on_msg(self._on_browser_message)
         self._controller.subscribe(self._on_event)
@@ -221,6 +229,15 @@ class ChatWidget(ToolsFace, NotebookFace):
         if hasattr(self, "_controller"):
             self._controller.set_param(change["name"], change["new"])
 
+    @traitlets.observe("index")
+    def _index_changed(self, change: dict[str, Any]) -> None:
+        if hasattr(self, "_controller") and change["new"] != self._controller.index:
+            try:
+                self._controller.set_index(change["new"] or None)
+            except (ValueError, ChatError) as exc:  # e.g. while a reply streams: the old index stays
+                self.index = self._controller.index
+                raise exc
+
     @traitlets.observe("model")
     def _model_changed(self, change: dict[str, Any]) -> None:
         if hasattr(self, "_controller") and change["new"] and change["new"] != self._controller.model:
@@ -256,10 +273,11 @@ class ChatWidget(ToolsFace, NotebookFace):
                     self.model, self.endpoint_host = event.model, event.endpoint_host
                     self.api_mode, self.models = event.api_mode, list(event.models)
                     self.set_trait("context_window", event.context_window)
+                    self.set_trait("server_kind", event.server_kind)
             elif isinstance(event, Notice):
                 self._notice(event.text, event.level)
             elif isinstance(event, ParamChanged):
-                setattr(self, event.name, "" if event.value is None else event.value)
+                setattr(self, event.name, "" if event.value is None and event.name != "index" else event.value)
 
     def _send_snapshot(self, pane: Any) -> None:
         with self._lock:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from ..errors import RAGEngineError
+from ..transport.endpoint import checked_url, server_root
+from ..transport.ragengine import detail_of
 
 if TYPE_CHECKING:
     import httpx2
@@ -21,24 +23,7 @@ Document = dict[str, Any]  # {"text": str, "metadata": dict}
 def engine_root(base_url: str) -> str:
     """The engine's root URL: ``http://host:port`` and ``http://host:port/v1`` both name the same engine (its
     management API is at the root, its chat under ``/v1``)."""
-    url = base_url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"base_url must be the RAGEngine's http(s) URL, e.g. 'http://127.0.0.1:5000'; got {base_url!r}.")
-    return url[: -len("/v1")] if url.endswith("/v1") else url
-
-
-def detail_of(response: httpx2.Response) -> str:
-    """The engine's own explanation: FastAPI's ``detail`` (a string, or a validation error list), else the body."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text.strip()[:500] or response.reason_phrase
-    detail = body.get("detail") if isinstance(body, dict) else None
-    if isinstance(detail, list):  # 422: [{"loc": [...], "msg": "..."}]
-        return "; ".join(f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg')}" for d in detail
-                         if isinstance(d, dict)) or json.dumps(detail)[:500]
-    return str(detail) if detail is not None else json.dumps(body)[:500]
+    return server_root(checked_url(base_url, example="http://127.0.0.1:5000"))
 
 
 class EngineClient:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .endpoint import server_root
 from .stream_parts import AnswerText, Finish, Part, chat_chunk_parts
 
 if TYPE_CHECKING:  # imported where used: `import kaito_widget` stays fast (see transport.py)
@@ -25,7 +26,7 @@ MODE_LABELS = {"chat": "chat API", "completions": "completions API (no chat temp
 
 @dataclass
 class Request:
-    model: str
+    model: str | None  # None: the server's own (a RAGEngine's LLM's)
     messages: list[dict[str, str]]
     temperature: float
     top_p: float
@@ -42,8 +43,10 @@ def chat(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Iterator[P
     kwargs: dict[str, Any] = {"stream_options": {"include_usage": True}} if req.include_usage else {}
     if req.tools:
         kwargs.update(tools=req.tools, tool_choice=req.tool_choice or "auto")
+    import openai
+
     stream = client.chat.completions.create(
-        model=req.model, messages=req.messages, stream=True, temperature=req.temperature, top_p=req.top_p,
+        model=req.model or openai.omit, messages=req.messages, stream=True, temperature=req.temperature, top_p=req.top_p,
         max_tokens=req.max_tokens, **kwargs,
     )
     on_stream(stream)
@@ -78,7 +81,7 @@ def completions(client: openai.OpenAI, req: Request, on_stream: OnStream) -> Ite
 
 
 def legacy(http: httpx2.Client, base_url: str, req: Request, on_stream: OnStream) -> Iterator[Part]:
-    root = base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
+    root = server_root(base_url)
     body = {
         "messages": req.messages,
         "generate_kwargs": {"max_new_tokens": req.max_tokens, "temperature": max(req.temperature, 1e-5),

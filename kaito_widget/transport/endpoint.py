@@ -43,6 +43,11 @@ class Endpoint:
     label: str | None = None  # what the header shows instead of the host, e.g. "workspace phi (API proxy)"
     api_mode: str = "chat"  # "legacy" when discovery found Kaito's pre-v0.9 transformers runtime
     fallback_model: str | None = None  # e.g. the workspace's preset name, when GET /models has nothing to say
+    kind: str = "openai"  # "ragengine": a Kaito RAGEngine (no GET /models; chat with an index; routes at its root)
+    retrieve_only: bool = False  # a RAGEngine without an inference service: it retrieves but cannot chat
+    # makes a new client like http_client (the cluster's credentials), for a request that must own its connection
+    http_factory: Callable[[], httpx2.Client] | None = field(default=None, repr=False)
+    _plain: httpx2.Client | None = field(default=None, repr=False, compare=False)
 
     @property
     def display_host(self) -> str:
@@ -56,10 +61,24 @@ class Endpoint:
         return f"{host}:{parts.port}" if parts.port else host
 
     def plain_http(self) -> httpx2.Client:
-        """The HTTP client for requests outside the openai SDK (the legacy /chat API)."""
+        """The HTTP client for requests outside the openai SDK (the legacy /chat API, a RAGEngine's own routes):
+        the cluster's, or one made once for this endpoint."""
+        if self.http_client is not None:
+            return self.http_client
+        if self._plain is None:
+            import httpx2
+
+            self._plain = httpx2.Client(timeout=default_timeout())
+        return self._plain
+
+    def fresh_http(self) -> httpx2.Client:
+        """A new HTTP client (the caller closes it), with the cluster's credentials where the endpoint has them:
+        a RAG reply gets a connection of its own, so that Stop can cut it (ragengine.CancellableRequest)."""
+        if self.http_factory is not None:
+            return self.http_factory()
         import httpx2
 
-        return self.http_client or httpx2.Client(timeout=default_timeout())
+        return httpx2.Client(timeout=default_timeout())
 
     def make_client(self) -> openai.OpenAI:
         import openai
@@ -74,17 +93,26 @@ class Endpoint:
         )
 
 
-def normalize_base_url(base_url: str) -> str:
-    """Accept ``http://host:8000`` as well as ``http://host:8000/v1``; the SDK wants the ``/v1`` root."""
-    url = base_url.strip().rstrip("/")
+def checked_url(base_url: Any, example: str = "http://127.0.0.1:8000/v1") -> str:
+    """``base_url`` stripped of spaces and a trailing slash; ValueError (with ``example``) unless it is http(s)."""
+    url = base_url.strip().rstrip("/") if isinstance(base_url, str) else ""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            f"base_url must be an http(s) URL such as 'http://127.0.0.1:8000/v1'; got {base_url!r}."
-        )
-    if not parts.path or parts.path == "/":
-        url += "/v1"
+        raise ValueError(f"base_url must be an http(s) URL such as {example!r}; got {base_url!r}.")
     return url
+
+
+def normalize_base_url(base_url: str) -> str:
+    """Accept ``http://host:8000`` as well as ``http://host:8000/v1``; the SDK wants the ``/v1`` root."""
+    url = checked_url(base_url)
+    path = urlsplit(url).path
+    return url + "/v1" if not path or path == "/" else url
+
+
+def server_root(base_url: str) -> str:
+    """The server's root beside its ``/v1`` API: where vLLM's ``/tokenize``, Kaito's legacy ``/chat`` and a
+    RAGEngine's ``/health`` and ``/indexes`` live."""
+    return base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
 
 
 # Finds the endpoint, reporting progress (e.g. "waiting for the model to load") and giving up when cancel is set.
@@ -129,7 +157,7 @@ def tokenize(endpoint: Endpoint, model: str, messages: list[dict[str, Any]],
     template, with the tool definitions it writes in (``tools``). Returns (count or None, whether the server offers it at all: a 404 or 405 says it does not)."""
     import httpx2
 
-    root = endpoint.base_url[: -len("/v1")] if endpoint.base_url.endswith("/v1") else endpoint.base_url
+    root = server_root(endpoint.base_url)
     client = endpoint.http_client or httpx2.Client(timeout=default_timeout())
     try:
         body = {"model": model, "messages": messages, **({"tools": tools} if tools else {})}

@@ -52,7 +52,14 @@ class ToolCallDelta:
     tool_calls: Any
 
 
-Part = AnswerText | ReasoningText | Usage | Finish | AnswerWasReasoning | ToolCallDelta
+@dataclass(frozen=True)
+class Sources:
+    """A RAG reply's ``source_nodes`` as the engine sent them (untrusted: chat/sources.py checks them)."""
+
+    nodes: Any
+
+
+Part = AnswerText | ReasoningText | Usage | Finish | AnswerWasReasoning | ToolCallDelta | Sources
 
 
 def chat_chunk_parts(chunk: Any) -> Iterator[Part]:

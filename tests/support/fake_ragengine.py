@@ -6,14 +6,24 @@ texts follow the real service's ``main.py`` and ``vector_store/base.py``:
   docstore in insertion order (``limit`` 1–100, else FastAPI's 422), ``max_text_length`` cuts texts
   (``is_truncated``), ``metadata_filter`` is JSON text (400 otherwise);
 - ``POST /retrieve`` answers closest first with ``score`` a distance (smaller is closer), as FAISS does;
-- an unknown index is 404 "No such index: 'x' exists."; delete answers ``{deleted_doc_ids, not_found_doc_ids}``.
+- an unknown index is 404 "No such index: 'x' exists."; delete answers ``{deleted_doc_ids, not_found_doc_ids}``;
+- ``POST /v1/chat/completions`` checks in the real order (``main.chat_completions`` then
+  ``BaseVectorStore.chat_completion``): no inference service 503, tools 400, n > 1 400, unknown index 404, ratio
+  400; without ``index_name`` the request passes through to the LLM (``llm_url``, streamed when asked); with one,
+  ``stream: true`` is 400, the prompt must end with user text (400), and the answer is the LLM's, asked with the
+  retrieved context, as one ``chat.completion`` plus ``source_nodes`` (closest first); nothing relevant found: the
+  whole request, ``index_name`` included, passes through to the LLM, as the real one does.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import threading
+import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -32,7 +42,12 @@ def _words(text: str) -> set[str]:
 class FakeRAGEngine:
     """Context manager running the double on 127.0.0.1 and a free port; ``base_url`` is the engine's root."""
 
-    def __init__(self) -> None:
+    def __init__(self, llm_url: str | None = None) -> None:
+        # the LLM's OpenAI base URL (…/v1), as LLM_INFERENCE_URL; None: retrieve-only (no inferenceService)
+        self.llm_url = llm_url
+        self.chat_delay = 0.0  # seconds a RAG reply takes before the engine answers (a slow engine)
+        self.chat_disconnects = 0  # RAG replies whose client went away while the engine worked
+        self.chat_bodies: list[dict[str, Any]] = []  # what each /v1/chat/completions request asked
         self.indexes: dict[str, dict[str, dict[str, Any]]] = {}  # index → doc_id → document
         self.persisted: dict[str, dict[str, dict[str, Any]]] = {}
         self.requests: list[tuple[str, str, Any]] = []  # (method, path with query, JSON body)
@@ -150,6 +165,61 @@ class FakeRAGEngine:
         return 200, {"message": f"Successfully loaded index {name} from /tmp/persist/{name}."}
 
 
+    # -- chat: the real order of checks, then RAG or passthrough ----------------------------------------------
+    def chat_checks(self, body: dict[str, Any]) -> tuple[int, Any] | None:
+        """The refusals before any answer, in the real engine's order; None when the request may go on."""
+        with self._lock:
+            if self.fail_next is not None:
+                (status, detail), self.fail_next = self.fail_next, None
+                return status, {"detail": detail}
+        if not self.llm_url:
+            return 503, {"detail": RETRIEVE_ONLY}
+        if body.get("tools") or body.get("functions"):
+            return 400, {"detail": "tools and functions are not supported."}
+        if body.get("n", 1) > 1:
+            return 400, {"detail": "n > 1 is not supported."}
+        index = body.get("index_name")
+        if index and index not in self.indexes:
+            return 404, {"detail": f"No such index: '{index}' exists."}
+        ratio = body.get("context_token_ratio")
+        if ratio and not 0.2 <= ratio <= 0.8:
+            return 400, {"detail": f"Invalid context_token_ratio: {ratio}. Must be between 0.2 and 0.8."}
+        if index and body.get("stream") is True:
+            return 400, {"detail": "stream=true is only supported for passthrough chat completions."}
+        if index:
+            messages = body.get("messages") or []
+            after = []
+            for m in reversed(messages):
+                if m.get("role") == "assistant":
+                    break
+                if m.get("role") == "user":
+                    after.append(m)
+            if not after:
+                return 400, {"detail": "There must be a user prompt since the latest assistant message."}
+        return None
+
+    def rag_nodes(self, index: str, query: str, k: int = 3) -> list[dict[str, Any]]:
+        """The nodes a RAG reply adds as context: those sharing a word with the prompt, closest first."""
+        _, found = self._retrieve({"index_name": index, "query": query, "max_node_count": k})
+        return [{key: r[key] for key in ("doc_id", "node_id", "text", "score", "metadata")}
+                for r in found["results"] if r["score"] < 1.0]
+
+
+RETRIEVE_ONLY = ("InferenceService not configured. This RAGEngine instance only supports document retrieve via "
+                 "/retrieve API. To use chat completions, configure an InferenceService in the RAGEngine spec.")
+
+
+def _llm(url: str, body: dict[str, Any]) -> tuple[int, bytes, str]:
+    """POST a chat request to the LLM; (status, body, content type)."""
+    request = urllib.request.Request(f"{url}/chat/completions", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read(), response.headers.get("Content-Type", "application/json")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers.get("Content-Type", "application/json")
+
+
 class _Handler(BaseHTTPRequestHandler):
     engine: FakeRAGEngine
     protocol_version = "HTTP/1.1"
@@ -164,12 +234,100 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(raw) if raw else None
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         self.engine.requests.append((self.command, self.path, body))
+        if self.command == "POST" and url.path == "/v1/chat/completions":
+            self._chat(body or {})
+            return
         status, payload = self.engine.handle(self.command, url.path, query, body)
-        data = json.dumps(payload).encode()
+        self._json(status, payload)
+
+    def _json(self, status: int, payload: Any, data: bytes | None = None, kind: str = "application/json") -> None:
+        data = json.dumps(payload).encode() if data is None else data
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _chat(self, body: dict[str, Any]) -> None:
+        engine = self.engine
+        engine.chat_bodies.append(body)
+        refused = engine.chat_checks(body)
+        if refused is not None:
+            self._json(*refused)
+            return
+        assert engine.llm_url is not None
+        index = body.get("index_name")
+        if not index:  # passthrough: the LLM's answer as it comes, a stream when asked
+            self._passthrough(engine.llm_url, body)
+            return
+        prompt = "\n\n".join(m["content"] for m in body["messages"] if m.get("role") == "user")
+        nodes = engine.rag_nodes(index, body["messages"][-1]["content"] if body["messages"] else prompt)
+        if not self._work(engine.chat_delay):
+            return  # the client went away while the engine worked
+        if not nodes:  # nothing relevant: the real engine forwards the whole request, index_name included
+            status, data, kind = _llm(engine.llm_url, body)
+            self._json(status, None, data, kind)
+            return
+        context = "\n\n".join(n["text"] for n in nodes)
+        asked = {k: v for k, v in body.items() if k not in ("index_name", "context_token_ratio")}
+        asked["messages"] = [{"role": "system", "content": f"Context information is below.\n{context}"},
+                             *body["messages"]]
+        status, data, kind = _llm(engine.llm_url, asked)
+        if status != 200:  # the engine wraps its LLM's failure
+            self._json(500, {"detail": f"Chat completion failed: {status}: {data.decode(errors='replace')}"})
+            return
+        answer = json.loads(data)
+        message = answer["choices"][0]["message"]
+        self._json(200, {"id": answer.get("id", "rag"), "object": "chat.completion", "created": int(time.time()),
+                         "model": body.get("model"), "usage": answer.get("usage"),
+                         "choices": [{"index": 0, "finish_reason": "stop",
+                                      "message": {"role": "assistant", "content": message.get("content")}}],
+                         "source_nodes": nodes})
+
+    def _work(self, seconds: float) -> bool:
+        """Take ``seconds`` as a busy engine would; False (counted) if the client hung up meanwhile."""
+        deadline = time.monotonic() + seconds
+        self.connection.settimeout(0.05)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                        self.engine.chat_disconnects += 1
+                        return False
+                except (socket.timeout, BlockingIOError):
+                    pass
+                except OSError:
+                    self.engine.chat_disconnects += 1
+                    return False
+        finally:
+            self.connection.settimeout(None)
+        return True
+
+    def _passthrough(self, url: str, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(f"{url}/chat/completions", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            response = urllib.request.urlopen(request, timeout=60)
+        except urllib.error.HTTPError as exc:
+            self._json(exc.code, None, exc.read(), exc.headers.get("Content-Type", "application/json"))
+            return
+        with response:
+            if not body.get("stream"):
+                self._json(response.status, None, response.read())
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                while True:
+                    line = response.readline()
+                    if not line:
+                        break
+                    self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
     do_GET = do_POST = do_DELETE = _serve

@@ -13,6 +13,7 @@ import { h } from "./dom";
 import { LiveReasoning } from "./reasoning";
 import { MarkdownStream } from "./renderer";
 import { placeToolSteps } from "./toolsteps";
+import { placeSources, WaitingLine } from "./sources";
 import type { ToolStep } from "./protocol";
 import { addMessageActions, setActionsEnabled, type MessageActions } from "./versions";
 
@@ -32,6 +33,7 @@ interface LiveReply {
   received: number; // code points of the answer shown
   reasoning: LiveReasoning | null;
   reasoningReceived: number;
+  waiting: WaitingLine | null; // a RAG reply: what the engine is doing, until the whole answer arrives
 }
 
 /** One committed message on screen, and the fields it was rendered from (to skip unchanged re-renders). */
@@ -42,7 +44,7 @@ interface RenderedMessage {
 
 function messageKey(m: ChatMessage): string {
   return JSON.stringify([m.role, m.content, m.reasoning ?? null, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored,
-    m.version ?? null, m.versions ?? null, m.tool_steps ?? null]);
+    m.version ?? null, m.versions ?? null, m.tool_steps ?? null, m.sources ?? null]);
 }
 
 export class MessageList {
@@ -52,6 +54,9 @@ export class MessageList {
   private cancelBuild: (() => void) | null = null;
   private live: LiveReply | null = null;
   private awaitingSync = false;
+  /** What a reply that cannot stream says while it waits (a RAG reply), e.g. "Searching “docs” and generating
+   * the answer"; null: replies stream. Set by the view from the widget's index. */
+  waiting: string | null = null;
 
   /**
    * @param container where message elements go (appended; other children, e.g. a header, are left alone)
@@ -125,6 +130,7 @@ export class MessageList {
     }
     for (const stale of this.rendered.splice(messages.length)) stale?.el.remove();
     if (this.live && this.live.index !== streamingIndex) {
+      this.live.waiting?.remove();
       this.live.el.remove();
       this.live = null;
     }
@@ -140,6 +146,7 @@ export class MessageList {
     this.rendered = [];
     this.firstBuilt = 0;
     if (!cleared) return;
+    this.live?.waiting?.remove();
     this.live?.el.remove();
     this.live = null;
     const kept = this.keep();
@@ -176,7 +183,9 @@ export class MessageList {
       el.removeAttribute("aria-busy");
       el.querySelector(".kaito-meta")?.remove();
       el.querySelector(".kaito-error")?.remove();
+      this.live.waiting?.remove();
       placeToolSteps(el, m.tool_steps); // final statuses and results, no buttons
+      placeSources(el, m.sources);
       decorateMessage(el, m);
       if (this.actions) addMessageActions(el, m, i, this.actions);
       this.live = null;
@@ -184,6 +193,7 @@ export class MessageList {
       el = messageElement(m);
       if (this.actions) addMessageActions(el, m, i, this.actions);
       if (this.live && this.live.index === i) {
+        this.live.waiting?.remove();
         this.live.el.replaceWith(el);
         this.live = null;
       } else if (existing) existing.el.replaceWith(el);
@@ -208,6 +218,7 @@ export class MessageList {
       live.reasoningReceived = codePointLength(msg.reasoning ?? "");
       live.stream.setText(msg.text);
       live.received = codePointLength(msg.text);
+      if (msg.text || msg.reasoning) this.endWaiting(live);
       if (msg.text.trim()) live.reasoning?.answerStarted();
       this.awaitingSync = false;
       return true;
@@ -224,6 +235,7 @@ export class MessageList {
     const bench = (globalThis as { __KAITO_BENCH__?: BenchEntry[] }).__KAITO_BENCH__;
     const t0 = bench ? performance.now() : 0;
     const total = Math.max(received, msg.offset + codePointLength(msg.text));
+    this.endWaiting(live);
     if (thinking) {
       this.ensureReasoning(live).append(fresh);
       live.reasoningReceived = total;
@@ -247,12 +259,22 @@ export class MessageList {
 
   private ensureLive(index: number) {
     if (this.live && this.live.index === index) return this.live;
+    this.live?.waiting?.remove();
     this.live?.el.remove();
     const content = h("div", { class: "kaito-content kaito-markdown" });
     const el = h("div", { class: "kaito-message kaito-assistant", "data-role": "assistant", "aria-busy": "true" }, content);
+    const waiting = this.waiting ? new WaitingLine(this.waiting) : null;
+    if (waiting) el.prepend(waiting.el);
     this.container.append(el);
-    this.live = { index, el, stream: new MarkdownStream(content), received: 0, reasoning: null, reasoningReceived: 0 };
+    this.live = { index, el, stream: new MarkdownStream(content), received: 0, reasoning: null, reasoningReceived: 0,
+      waiting };
     return this.live;
+  }
+
+  /** Text arrived: the waiting line has said what it had to. */
+  private endWaiting(live: LiveReply): void {
+    live.waiting?.remove();
+    live.waiting = null;
   }
 
   private insertAfterLast(el: HTMLElement): void {

@@ -5,6 +5,7 @@
 import type { ChatMessage, ReplyStats } from "./protocol";
 import { reasoningElement } from "./reasoning";
 import { placeToolSteps } from "./toolsteps";
+import { placeSources } from "./sources";
 import { copyText, flash, renderMarkdown } from "./renderer";
 import { button, h } from "./dom";
 
@@ -47,6 +48,7 @@ export function messageElement(m: ChatMessage): HTMLElement {
   const el = h("div", { class: `kaito-message kaito-${role}`, "data-role": role }, content);
   if (role === "assistant" && m.reasoning) el.prepend(reasoningElement(m.reasoning, m.stats?.reasoning_ms));
   if (role === "assistant" && Array.isArray(m.tool_steps)) placeToolSteps(el, m.tool_steps);
+  if (role === "assistant") placeSources(el, m.sources);
   decorateMessage(el, m);
   return el;
 }

@@ -2,6 +2,7 @@
  * The wire contract between the Python ChatWidget and this view (see docs/widget-protocol.md).
  * Types only, plus the one helper both sides must agree on: lengths are counted in code points.
  */
+import type { Source } from "./sources";
 
 export interface ReplyStats {
   ttft_ms: number | null; // to the first token of any kind (thinking included)
@@ -35,6 +36,7 @@ export interface ChatMessage {
   version?: number; // this is version k (1-based) of the message at its place…
   versions?: number; // …of n, when it has other versions (Edit, Regenerate)
   tool_steps?: ToolStep[]; // the tool calls the reply made, with their results (assistant only)
+  sources?: Source[]; // a RAG reply's retrieved documents, closest first ([] = the engine found none)
   [field: string]: unknown; // created, model, params…: kept as they came, for the transcript in the notebook
 }
 
@@ -86,6 +88,8 @@ export interface ChatState {
   restore_pending: boolean;
   context_window: number | null; // the model's window in tokens, when the server says
   context_used: number | null; // tokens the last reply's request used (prompt + reply)
+  index: string | null; // the RAGEngine index replies are answered from (null: plain chat)
+  server_kind: "openai" | "ragengine";
 }
 
 /** One pane of a CompareWidget (synced as an entry of ``panes_state``). */

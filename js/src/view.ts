@@ -133,6 +133,8 @@ export class ChatView extends BaseView {
     this.listen("change:model", () => this.renderHeader());
     this.listen("change:models", () => this.renderHeader());
     this.listen("change:api_mode", () => this.renderHeader());
+    this.listen("change:index", () => this.renderHeader());
+    this.listen("change:server_kind", () => this.renderHeader());
     this.listen("change:endpoint_host", () => this.renderHeader());
     this.listen("change:context_window", () => this.renderHeader());
     this.listen("change:context_used", () => this.renderHeader());
@@ -198,7 +200,9 @@ export class ChatView extends BaseView {
   // -- rendering ---------------------------------------------------------------------------------------------------
   private renderHeader(): void {
     const current = this.model.get("model");
-    this.modelEl.textContent = current || "…";
+    const engine = this.model.get("server_kind") === "ragengine";
+    // a RAGEngine asked without model=: its LLM's own model, which it does not name before answering
+    this.modelEl.textContent = current || (engine ? "the engine's default model" : "…");
     const models = this.model.get("models") ?? [];
     const choose = models.length > 1;
     this.modelSelect.hidden = !choose;
@@ -209,8 +213,11 @@ export class ChatView extends BaseView {
       this.modelSelect.value = current;
     }
     const mode = this.model.get("api_mode") ?? "chat";
-    this.modeEl.hidden = !MODE_TEXT[mode];
-    this.modeEl.textContent = MODE_TEXT[mode] ?? "";
+    const index = this.model.get("index");
+    this.modeEl.textContent = index ? `index ${index}` : MODE_TEXT[mode] ?? "";
+    this.modeEl.title = index ? `Replies are answered from the RAGEngine index “${index}”, with their sources` : "";
+    this.modeEl.hidden = !this.modeEl.textContent;
+    this.messages.waiting = index ? `Searching “${index}” and generating the answer` : null;
     this.endpointEl.textContent = this.model.get("endpoint_host") || "";
     const used = this.model.get("context_used");
     const window = this.model.get("context_window");

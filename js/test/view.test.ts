@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { ChatMessage, ChatState, ClientMessage, WidgetModel } from "../src/protocol";
 import { ChatView } from "../src/view";
@@ -9,7 +9,7 @@ class FakeModel implements WidgetModel {
     streaming_index: -1, status: "ready", status_message: "", model: "tiny", endpoint_host: "127.0.0.1:8000",
     api_mode: "chat", models: ["tiny"], chat_id: "cell-1", restore_pending: false,
     temperature: 0.7, top_p: 0.9, max_tokens: 1024, system_prompt: "", closed: false, can_undo_clear: false,
-    context_window: null, context_used: null,
+    context_window: null, context_used: null, index: null, server_kind: "openai",
   };
   sent: ClientMessage[] = [];
   saved = 0;
@@ -169,6 +169,58 @@ describe("ChatView", () => {
     model.custom({ type: "messages", version: model.version, start: 0, messages: [user("hi")], streaming_index: 1 });
     expect(model.sent.filter((m) => m.type === "sync_request").length).toBe(2); // the first view had it already
     second.dispose();
+  });
+
+  it("a RAG reply waits with elapsed seconds, then shows the whole answer with its sources folded, as text", () => {
+    vi.useFakeTimers();
+    try {
+      model.update({ server_kind: "ragengine", model: "", index: "docs" });
+      expect(q(root, ".kaito-model").textContent).toBe("the engine's default model");
+      expect(q(root, ".kaito-mode").textContent).toBe("index docs");
+      model.update({ messages: [user("Where does Kaito run?")], streaming_index: 1, status: "generating" });
+      const waiting = q(root, '[aria-busy="true"] [data-part="waiting"]');
+      expect(waiting.textContent).toBe("Searching “docs” and generating the answer… 0 s");
+      vi.advanceTimersByTime(3100);
+      expect(waiting.textContent).toBe("Searching “docs” and generating the answer… 3 s");
+      const sources = [
+        { doc_id: "a1", node_id: "n1", text: "Kaito runs <img src=x onerror=alert(1)> models\n on **Kubernetes**.",
+          score: 0.4213, metadata: { file_name: "kaito.md" } },
+        { doc_id: "b2", node_id: "n2", text: "x".repeat(500), score: 0.9, metadata: {} },
+      ];
+      model.update({ messages: [user("Where does Kaito run?"), reply("On **Kubernetes**.", { sources })],
+        streaming_index: -1, status: "ready" });
+      expect(root.querySelector('[data-part="waiting"]')).toBeNull();
+      const msg = q(root, '[data-role="assistant"]');
+      expect(msg.querySelector("strong")?.textContent).toBe("Kubernetes"); // the answer is rendered as usual
+      const panel = q<HTMLDetailsElement>(msg, 'details[data-part="sources"]');
+      expect(panel.open).toBe(false);
+      expect(panel.dataset.count).toBe("2");
+      expect(q(panel, "summary").textContent).toBe("Sources (2)");
+      const items = panel.querySelectorAll('[data-part="source"]');
+      expect(q(items[0] as Element, ".kaito-source-title").textContent).toBe("1. kaito.md");
+      expect(q(items[0] as Element, ".kaito-source-score").textContent).toBe("score 0.421");
+      expect(q(items[0] as Element, ".kaito-source-snippet").textContent).toContain("<img src=x onerror=alert(1)>");
+      expect(panel.querySelector("img, strong")).toBeNull(); // source text is never markup
+      expect(q(items[1] as Element, ".kaito-source-title").textContent).toBe("2. b2"); // no name: its doc id
+      expect(q(items[1] as Element, ".kaito-source-snippet").textContent?.length).toBe(300);
+      expect(panel.compareDocumentPosition(q(msg, ".kaito-meta")) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+      vi.advanceTimersByTime(5000); // the timer is gone with the line
+      expect(root.querySelector('[data-part="waiting"]')).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a RAG reply without sources says so in one quiet line; a plain reply has no sources part", () => {
+    model.update({ index: "docs", messages: [user("zebra?"), reply("No idea.", { sources: [] }), user("hi"), reply("hello")] });
+    const [rag, plain] = Array.from(root.querySelectorAll('[data-role="assistant"]'));
+    expect(q(rag, '[data-part="sources"]').textContent).toBe(
+      "No sources: the engine found nothing relevant in the index and answered without it.");
+    expect(plain.querySelector('[data-part="sources"]')).toBeNull();
+    model.update({ index: null }); // chat.index = None, then a message
+    model.update({ messages: [user("zebra?"), reply("No idea.", { sources: [] }), user("hi")], streaming_index: 3 });
+    expect(root.querySelector('[data-part="waiting"]')).toBeNull(); // no index: the reply streams
+    expect(q(root, ".kaito-mode").hidden).toBe(true);
   });
 
   it("shows errors in role=alert below the partial text", () => {

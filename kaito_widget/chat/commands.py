@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ChatError
 from .context_window import usage_text
 from .controller import ChatController
 from .params import SPECS, ParameterError
 from .params import parse as parse_param
+from .sources import sources_lines
 
 HELP = """Commands:
   /help                 this help
@@ -16,6 +18,8 @@ HELP = """Commands:
   /set NAME VALUE       set temperature (0–2), top_p (0–1), max_tokens (≥ 1) or system_prompt
   /retry                a new reply to your last message (the old one stays as a version)
   /versions [N K]       list the messages that have versions; with N K, show version K of message N
+  /index [NAME|off]     answer from a RAGEngine index (off: plain chat); alone, say which one
+  /sources              the sources of the last reply answered from an index, closest first
   /quit                 end the session"""
 # What /quit says in the notebook; the terminal passes its own words (there is no cell to run again).
 QUIT_TEXT = "Session ended. Run the cell again to start a new chat."
@@ -54,6 +58,10 @@ def run_command(
         return CommandResult("A new reply is on its way; the previous one stays as a version (/versions).")
     if name == "versions":
         return versions_command(controller, rest)
+    if name == "index":
+        return index_command(controller, rest)
+    if name == "sources":
+        return sources_command(controller)
     if name == "set":
         key, _, value = rest.partition(" ")
         if not key:
@@ -93,6 +101,34 @@ def versions_command(controller: ChatController, rest: str) -> CommandResult:
     return CommandResult("\n".join(["Messages with versions (/versions N K shows version K of message N):", *rows]))
 
 
+def index_command(controller: ChatController, rest: str) -> CommandResult:
+    """``/index NAME`` answers from that index of the RAGEngine; ``/index off`` chats plainly; ``/index`` says."""
+    if not rest:
+        current = controller.index
+        return CommandResult(f"Answering from the index {current!r} (/index off for plain chat)." if current else
+                             "Plain chat, no index (/index NAME answers from a RAGEngine index).")
+    try:
+        controller.set_index(None if rest.lower() in ("off", "none") else rest)
+    except (ValueError, ChatError) as exc:
+        return CommandResult(str(exc), "error")
+    if controller.index is None:
+        return CommandResult("Plain chat from the next reply on: no index, replies stream.")
+    note = "" if controller.is_ragengine or not controller.endpoint_host else \
+        " (this server does not look like a RAGEngine: the next reply may fail)"
+    return CommandResult(f"Answering from the index {controller.index!r} from the next reply on{note}.")
+
+
+def sources_command(controller: ChatController) -> CommandResult:
+    """``/sources``: the last RAG reply's sources again, numbered closest first."""
+    reply = next((m for m in reversed(controller.messages) if m["role"] == "assistant" and "sources" in m), None)
+    if reply is None:
+        return CommandResult("No reply was answered from an index yet (/index NAME, then ask).")
+    if not reply["sources"]:
+        return CommandResult("The last reply from an index has no sources: the engine found nothing relevant.")
+    return CommandResult("\n".join([f"Sources ({len(reply['sources'])}, closest first):",
+                                     *sources_lines(reply["sources"])]))
+
+
 def status_text(controller: ChatController, *, workspace: str | None = None, namespace: str | None = None) -> str:
     """Where the chat goes and with which settings; the workspace lines only when the chat has one."""
     p = controller.params
@@ -102,6 +138,7 @@ def status_text(controller: ChatController, *, workspace: str | None = None, nam
         f"model: {controller.model or '(not connected)'}",
         f"endpoint: {controller.endpoint_host or '(not connected)'}",
         *([f"api: {controller.api_mode}"] if controller.endpoint_host else []),
+        *([f"index: {controller.index}"] if controller.index else []),
         f"status: {controller.status}" + (f" — {controller.status_message}" if controller.status_message else ""),
         *(f"{name}: {p[name]}" for name in SPECS),
         f"system_prompt: {p['system_prompt'] or '(none)'}",

@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--namespace", help="the workspace's namespace (default: the kubeconfig context's)")
     p.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     p.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
+    p.add_argument("--index", metavar="NAME",
+                   help="answer from this index of a Kaito RAGEngine (with its sources; the reply comes whole)")
     p.add_argument("--model", metavar="ID", help="model or LoRA adapter id (default: the server's base model)")
     p.add_argument("--temperature", metavar="T", type=_param("temperature"), default=DEFAULTS["temperature"],
                    help="0.0–2.0 (default: %(default)s)")
@@ -107,4 +109,5 @@ def make_controller(args: argparse.Namespace) -> ChatController:
     return ChatController(
         resolver=target.resolver(), model=target.model, temperature=args.temperature,
         top_p=args.top_p, max_tokens=args.max_tokens, system_prompt=args.system_prompt, overflow=args.overflow,
+        index=args.index,
     )

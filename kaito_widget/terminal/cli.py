@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..chat import transcript as T
-from ..chat.commands import CommandResult, is_command, run_command
+from ..chat.commands import CommandResult, is_command, run_command, sources_command
 from ..chat.context_window import left_out_note
 from ..chat.controller import ChatController
 from ..chat.events import Delta, Event, Notice, ReplyReset, StatusChanged
@@ -178,7 +178,9 @@ class Session:
     def banner(self) -> str:
         c = self.controller
         where = f"workspace: {self.workspace}" if self.workspace else c.endpoint_host
-        return f"Connected to {where} (model: {c.model})"
+        model = c.model or ("the engine's default" if c.is_ragengine else "?")
+        index = f", index: {c.index}" if c.index else ""
+        return f"Connected to {where} (model: {model}{index})"
 
     def reply(self, text: str) -> dict[str, Any] | None:
         """Send ``text`` and stream the reply; Ctrl+C stops it, keeping the partial text in the history.
@@ -209,6 +211,10 @@ class Session:
             answer = reply["content"]  # the answer alone, whole (see ReplyPrinter)
             sys.stdout.write(answer if answer.endswith("\n") else answer + "\n")
             sys.stdout.flush()
+        if reply is not None and reply.get("sources") is not None and not reply.get("error"):
+            # piped: stdout holds the answer alone, so the sources go to stderr
+            out = say if self.printer.stream_answer else warn
+            out(sources_command(c).text if reply["sources"] else "(no sources: the engine found nothing relevant)")
         if reply is not None and reply.get("stopped"):
             say(STOPPED_MARKER)
         left_out = ((reply or {}).get("stats") or {}).get("turns_left_out")

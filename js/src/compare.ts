@@ -100,7 +100,8 @@ class PaneView {
   render(state: PaneState, openPanes: number): void {
     this.state = state;
     this.openPanes = openPanes;
-    this.modelEl.textContent = state.model || "…";
+    this.modelEl.textContent = state.model || (state.server_kind === "ragengine" ? "the engine's default model" : "…");
+    this.messages.waiting = state.rag_index ? `Searching “${state.rag_index}” and generating the answer` : null;
     this.statusEl.dataset.status = state.status;
     this.statusEl.textContent = STATUS_TEXT[state.status] ?? state.status;
     this.statusEl.title = state.status_message || this.statusEl.textContent;

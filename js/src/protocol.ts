@@ -105,6 +105,8 @@ export interface PaneState {
   closed: boolean;
   context_window?: number | null;
   context_used?: number | null;
+  rag_index?: string | null; // the RAGEngine index this pane answers from (null: plain chat)
+  server_kind?: "openai" | "ragengine";
 }
 
 /** Synced traits of a CompareWidget. */

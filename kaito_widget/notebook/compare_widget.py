@@ -30,8 +30,9 @@ KIND = "compare"
 
 
 class CompareWidget(ToolsFace, NotebookFace):
-    """Compare settings side by side: give one of temperature, top_p, max_tokens, system_prompt, model or workspace
-    as a list (one pane per value), or ``grid={...}`` over two of them (one pane per combination)."""
+    """Compare settings side by side: give one of temperature, top_p, max_tokens, system_prompt, model, workspace or
+    index as a list (one pane per value), or ``grid={...}`` over two of them (one pane per combination).
+    ``index=["docs", None]`` compares a RAGEngine's answers with and without retrieval."""
 
     panes_state = traitlets.List(traitlets.Dict(), help="Per pane: label, setting, streaming index, status, model, "
                                  "closed (its messages travel as splices, see splices.py)").tag(sync=True)
@@ -61,9 +62,11 @@ class CompareWidget(ToolsFace, NotebookFace):
         approve: str | Callable[[str, dict[str, Any]], bool] = "ask",
         tool_timeout: float | None = 60.0,
         max_tool_rounds: int = 5,
+        index: str | list[str | None] | None = None,
+        context_token_ratio: float | None = None,
     ) -> None:
         values = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens,
-                  "system_prompt": system_prompt, "model": model, "workspace": workspace}
+                  "system_prompt": system_prompt, "model": model, "workspace": workspace, "index": index}
         settings = pane_settings(values, grid)  # checks every value before anything connects
         compared = list(settings[0])
         fixed = {k: v for k, v in values.items() if k not in compared}
@@ -83,7 +86,8 @@ class CompareWidget(ToolsFace, NotebookFace):
             return ToolBox(tools, approve=approve, tool_timeout=tool_timeout, max_tool_rounds=max_tool_rounds)
 
         self._panes: list[ComparePane] = build_panes(  # each controller checks its parameters here
-            settings, target, params=params, overflow=overflow, toolbox=toolbox)
+            settings, target, params=params, overflow=overflow, toolbox=toolbox,
+            rag={"index": fixed.get("index"), "context_token_ratio": context_token_ratio})
         self._coalescers = [DeltaCoalescer(self._delta_sender(p.index)) for p in self._panes]
         self._splices = [MessageSplices() for _ in self._panes]
         shared = {k: v for k, v in fixed.items() if v is not None}
@@ -266,6 +270,7 @@ class CompareWidget(ToolsFace, NotebookFace):
             "streaming_index": streaming_index, "status": "closed" if pane.closed else c.status,
             "status_message": c.status_message, "model": c.model or "", "endpoint_host": c.endpoint_host,
             "closed": pane.closed, "context_window": c.context_window, "context_used": c.context_used,
+            "rag_index": c.index, "server_kind": "ragengine" if c.is_ragengine else "openai",
         }
 
     def _setting_changed(self, pane: ComparePane) -> None:

@@ -20,7 +20,7 @@ from ..target import Target
 from ..transport.endpoint import Endpoint
 
 PARAMS = ("temperature", "top_p", "max_tokens", "system_prompt")  # sampling settings a controller takes
-COMPARABLE = (*PARAMS, "model", "workspace")
+COMPARABLE = (*PARAMS, "model", "workspace", "index")  # index: a RAGEngine's, None for no retrieval
 MAX_PANES = 8  # a notebook cell shows about four side by side; eight is already a scroll
 
 
@@ -31,6 +31,8 @@ def _is_list(value: Any) -> bool:
 def _check_value(name: str, value: Any) -> Any:
     if name in PARAMS:
         return P.validate(name, value)
+    if name == "index" and value is None:
+        return None
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"Each {name} to compare must be a non-empty string; got {value!r}.")
     return value
@@ -245,7 +247,8 @@ class ComparePane:
                 "top_p": p["top_p"], "max_tokens": p["max_tokens"], "system_prompt": p["system_prompt"],
                 "history": "fresh", "tools": self.controller.tools.registry.tools,
                 "approve": self.controller.tools.policy.approve, "tool_timeout": self.controller.tools.timeout,
-                "max_tool_rounds": self.controller.tools.max_rounds, **kwargs}
+                "max_tool_rounds": self.controller.tools.max_rounds, "index": self.controller.index,
+                "context_token_ratio": self.controller.context_token_ratio, **kwargs}
         chat = ChatWidget(**args)
         tree, _ = from_saved(*self.controller.saved_tree())  # every version comes along
         chat.controller.load_history([], tree=tree)
@@ -253,9 +256,11 @@ class ComparePane:
 
 
 def build_panes(settings: list[dict[str, Any]], target: Target, *, params: dict[str, Any],
-                overflow: str = "truncate", toolbox: Callable[[], ToolBox] | None = None) -> list[ComparePane]:
-    """One pane (with its own controller) per setting, each on ``target`` with the setting's workspace or model;
-    panes on the same server share its discovery."""
+                overflow: str = "truncate", toolbox: Callable[[], ToolBox] | None = None,
+                rag: dict[str, Any] | None = None) -> list[ComparePane]:
+    """One pane (with its own controller) per setting, each on ``target`` with the setting's workspace or model
+    (and RAGEngine ``index``, over ``rag``'s shared one); panes on the same server share its discovery."""
+    rag = rag or {}
     resolvers: dict[Target, SharedResolver] = {}
     panes = []
     for index, setting in enumerate(settings):
@@ -265,6 +270,8 @@ def build_panes(settings: list[dict[str, Any]], target: Target, *, params: dict[
             resolvers[server] = SharedResolver(server.resolver())
         pane_params = {**params, **{k: v for k, v in setting.items() if k in PARAMS}}
         controller = ChatController(resolver=resolvers[server], model=pane_target.model, overflow=overflow,
-                                    tools=toolbox() if toolbox is not None else None, **pane_params)
+                                    tools=toolbox() if toolbox is not None else None,
+                                    index=setting.get("index", rag.get("index")),
+                                    context_token_ratio=rag.get("context_token_ratio"), **pane_params)
         panes.append(ComparePane(index, setting, controller, pane_target))
     return panes

@@ -180,3 +180,50 @@ def test_the_index_cannot_change_while_a_reply_is_generated(fake: FakeOpenAI, en
     chat.subscribe(lambda e: done.set() if getattr(e, "name", None) == "index" else None)
     chat.index = None
     assert done.is_set() and chat.index is None
+
+
+def test_compare_answers_with_and_without_retrieval_side_by_side(fake: FakeOpenAI, engine: FakeRAGEngine) -> None:
+    from kaito_widget import CompareWidget
+
+    compare = CompareWidget(base_url=engine.base_url, index=["docs", None], history="fresh")
+    try:
+        assert compare.compared == ["index"] and [p.label for p in compare.panes] == ["index=docs", "index=None"]
+        assert [s["rag_index"] for s in compare.panes_state] == ["docs", None]
+        fake.route = lambda body: Reply("with context" if body["messages"][0]["role"] == "system" else "without")
+        assert compare.ask("Where does Kaito run models?", timeout=10) == ["with context", "without"]
+        rag, plain = (p.messages[-1] for p in compare.panes)
+        assert rag["sources"][0]["text"] == DOCS[0] and "sources" not in plain
+        bodies = {b.get("index_name"): b for b in engine.chat_bodies}
+        assert bodies["docs"]["stream"] is False and bodies[None]["stream"] is True
+        assert all(s["server_kind"] == "ragengine" for s in compare.panes_state)
+        chat = compare.panes[0].to_chat()  # the pane alone, still answering from its index
+        try:
+            assert chat.index == "docs" and chat.controller.messages[-1]["sources"] == rag["sources"]
+        finally:
+            chat.close()
+    finally:
+        compare.close()
+
+
+def test_chat_widget_with_an_index_syncs_it_and_keeps_sources_in_its_messages(fake: FakeOpenAI,
+                                                                              engine: FakeRAGEngine) -> None:
+    from kaito_widget import ChatWidget
+
+    chat = ChatWidget(base_url=engine.base_url + "/v1", index="docs", history="fresh")
+    try:
+        chat.wait_ready(10)
+        assert chat.index == "docs" and chat.server_kind == "ragengine" and chat.model == ""
+        fake.script(Reply("On Kubernetes."), Reply("plain"))
+        assert chat.ask("Where does Kaito run models?", timeout=10) == "On Kubernetes."
+        assert chat.messages[-1]["sources"][0]["metadata"] == {"file_name": "doc0.md"}
+        chat.index = None  # the trait drives the controller: plain, streamed chat
+        assert chat.controller.index is None
+        chat.ask("hi", timeout=10)
+        assert engine.chat_bodies[-1]["stream"] is True
+        chat.send("/index docs")  # the slash command moves the trait too
+        assert chat.index == "docs"
+        with pytest.raises(ValueError, match="index must be the name"):
+            chat.index = "  "
+        assert chat.index == "docs" and chat.controller.index == "docs"  # the old value stays
+    finally:
+        chat.close()

@@ -43,6 +43,8 @@ class Endpoint:
     label: str | None = None  # what the header shows instead of the host, e.g. "workspace phi (API proxy)"
     api_mode: str = "chat"  # "legacy" when discovery found Kaito's pre-v0.9 transformers runtime
     fallback_model: str | None = None  # e.g. the workspace's preset name, when GET /models has nothing to say
+    kind: str = "openai"  # "ragengine": a Kaito RAGEngine (no GET /models; its indexes at the root, beside /v1)
+    retrieve_only: bool = False  # a RAGEngine without spec.inferenceService: /retrieve works, chat does not
 
     @property
     def display_host(self) -> str:

@@ -35,6 +35,8 @@ def detail_of(response: httpx2.Response) -> str:
     except ValueError:
         return response.text.strip()[:500] or response.reason_phrase
     detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(body, dict) and body.get("kind") == "Status" and body.get("message"):
+        return str(body["message"])  # the API server's proxy answered (403, 503…), not the engine
     if isinstance(detail, list):  # 422: [{"loc": [...], "msg": "..."}]
         return "; ".join(f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg')}" for d in detail
                          if isinstance(d, dict)) or json.dumps(detail)[:500]

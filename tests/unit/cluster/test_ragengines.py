@@ -163,7 +163,9 @@ def test_waits_while_the_engine_starts_then_returns(kube: FakeKubeAPI, engine: F
 
     thread = threading.Thread(target=run)
     thread.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 10  # a busy machine: wait for the first progress message, not a fixed time
+    while not messages and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not result and any("ragengineResourcePending" in m and "waiting for the ragengine deployment" in m
                               for m in messages)
     engine.fail_next = (503, "Embedding manager not initialized")  # the pod runs, the engine is still loading

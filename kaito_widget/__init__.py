@@ -6,15 +6,15 @@ from typing import Any
 from .chat.controller import ChatController
 from .chat.params import ParameterError
 from .cluster.workspaces import list_workspaces
-from .errors import (BusyError, ChatError, ClusterError, Forbidden, RAGEngineError, StillConnecting, WorkspaceNotFound,
-                     WorkspaceNotReady)
+from .errors import (BusyError, ChatError, ClusterError, Forbidden, RAGEngineError, RAGEngineNotFound,
+                     RAGEngineNotReady, StillConnecting, WorkspaceNotFound, WorkspaceNotReady)
 from .notebook.chat_widget import ChatWidget
 from .target import Target
 
 __all__ = [
     "ChatWidget", "CompareWidget", "ComparePane", "ChatController", "list_workspaces", "ChatError", "BusyError",
     "ClusterError", "Forbidden", "StillConnecting", "WorkspaceNotFound", "WorkspaceNotReady", "ParameterError", "Target",
-    "RAGEngine", "RAGEngineError",
+    "RAGEngine", "RAGEngineError", "RAGEngineNotFound", "RAGEngineNotReady",
 ]
 __version__ = "0.1.0"
 

@@ -31,6 +31,14 @@ class Forbidden(ClusterError):
     pass
 
 
+class RAGEngineNotFound(ClusterError):
+    """No RAGEngine of that name in the namespace (the message names the ones there are)."""
+
+
+class RAGEngineNotReady(ClusterError):
+    """The RAGEngine failed (its condition's reason and message), or is still starting after the wait allowed."""
+
+
 class RAGEngineError(ChatError):
     """A Kaito RAGEngine refused a request or cannot be reached; the message carries the engine's own ``detail``."""
 

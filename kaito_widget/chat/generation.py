@@ -174,6 +174,8 @@ class ReplyRunner:
             with chat._lock:
                 gen.notices.append(text)  # kept with the reply in chat.messages (and the transcript)
             chat._emit(Notice(text))
+        if index is not None and req.model is None:  # the engine needs a name to answer from an index
+            req.model = self._learn_engine_model(endpoint)
         if index is not None:  # the whole answer at once, with its sources (ragengine.py)
             return ragengine.rag_chat(endpoint, req, index, on_stream, chat.context_token_ratio)
         if chat._conn.mode == "legacy":
@@ -181,6 +183,16 @@ class ReplyRunner:
         if chat._conn.mode == "completions":
             return api_modes.completions(client, req, on_stream)
         return api_modes.chat(client, req, on_stream)
+
+    def _learn_engine_model(self, endpoint: Any) -> str | None:
+        """Ask a RAGEngine which model its LLM serves (once); the header shows it from then on."""
+        chat = self.chat
+        model = ragengine.learn_model(endpoint)
+        if model is not None:
+            with chat._lock:
+                chat._conn.model = chat._conn.model or model
+            chat._emit(chat._connected_event())
+        return model
 
     def _ensure_connected(self) -> None:
         """Connected before a request: wait for a connection under way, or retry a failed one."""

@@ -4,7 +4,8 @@ Workspace (``kaito.sh``, plural ``workspaces``): v1beta1 since Kaito v0.4.5, v1a
 ``inference`` and ``status`` fields are top level. An InferenceSet of the same name stands for its ready child
 Workspaces (labelled ``inferenceset.kaito.sh/created-by=<set>``). The Service has the workspace's name.
 Endpoint, in this order: inside the cluster, the Service's DNS name; a LoadBalancer's ingress; otherwise the API
-server's service proxy with the kubeconfig's credentials ("works anywhere kubectl works").
+server's service proxy with the kubeconfig's credentials ("works anywhere kubectl works"). ``ragengines.py`` reuses
+``Kaito`` (discovery, ``_get``/``_list``, errors, ``service_route``) for RAGEngines.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ FAILURE_REASONS = {
     "ContainerOOMKilled", "OOMKilled", "Unschedulable", "WorkspaceFailed", "InferenceFailed", "ResourceFailed",
 }
 READY_CONDITIONS = ("WorkspaceSucceeded", "WorkspaceReady")  # WorkspaceReady: Kaito v0.3.0 and older
+RBAC_RESOURCES = "workspaces.kaito.sh,inferencesets.kaito.sh"  # what reading workspaces needs (Forbidden's advice)
 
 
 @dataclass(frozen=True)
@@ -84,34 +86,43 @@ def readiness(obj: dict[str, Any]) -> tuple[bool, str, str, str]:
 class Kaito:
     """Reads Kaito objects through the official kubernetes client, with errors that say how to fix them."""
 
-    def __init__(self, access: ClusterAccess) -> None:
+    def __init__(self, access: ClusterAccess, rbac: str = RBAC_RESOURCES) -> None:
         self.access = access
+        self.rbac = rbac  # the Kaito resources a Forbidden error's advice names (what this caller reads)
         self._client = access.api_client()
         self.custom = kubernetes.client.CustomObjectsApi(self._client)
         self.core = kubernetes.client.CoreV1Api(self._client)
+        self._discovered = False
         self._served: dict[str, list[str]] | None = None
 
     # -- discovery -------------------------------------------------------------------------------------------------
     def served(self) -> dict[str, list[str]]:
-        """{plural: [versions served, newest first]} for workspaces and inferencesets."""
-        if self._served is None:
+        """{plural: [versions served, newest first]} for workspaces, inferencesets and ragengines."""
+        served = self.discover()
+        if served is None:
+            raise ClusterError(
+                f"Kaito is not installed on {self.access.where}: the API group {GROUP} does not exist. "
+                "Install Kaito (https://github.com/kaito-project/kaito) or pick another context=."
+            )
+        return served
+
+    def discover(self) -> dict[str, list[str]] | None:
+        """Like ``served()``, but None when the cluster has no ``kaito.sh`` group at all."""
+        if not self._discovered:
             groups = self._call(lambda: kubernetes.client.ApisApi(self._client).get_api_versions(),
                                 "list", "apigroups", "")
             group = next((g for g in (groups.groups if groups else []) if g.name == GROUP), None)
-            if group is None:
-                raise ClusterError(
-                    f"Kaito is not installed on {self.access.where}: the API group {GROUP} does not exist. "
-                    "Install Kaito (https://github.com/kaito-project/kaito) or pick another context=."
-                )
-            versions = [v.version for v in group.versions]
-            served: dict[str, list[str]] = {"workspaces": [], "inferencesets": []}
-            for version in [v for v in VERSIONS if v in versions]:
-                resources = self._call(lambda version=version: self.custom.get_api_resources(GROUP, version),
-                                       "get", "apiresources", "")
-                for r in resources.resources if resources else []:
-                    if r.name in served:
-                        served[r.name].append(version)
-            self._served = served
+            if group is not None:
+                versions = [v.version for v in group.versions]
+                served: dict[str, list[str]] = {"workspaces": [], "inferencesets": [], "ragengines": []}
+                for version in [v for v in VERSIONS if v in versions]:
+                    resources = self._call(lambda version=version: self.custom.get_api_resources(GROUP, version),
+                                           "get", "apiresources", "")
+                    for r in resources.resources if resources else []:
+                        if r.name in served:
+                            served[r.name].append(version)
+                self._served = served
+            self._discovered = True
         return self._served
 
     def _version(self, plural: str) -> str | None:
@@ -188,25 +199,32 @@ class Kaito:
     # -- endpoint --------------------------------------------------------------------------------------------------
     def endpoint(self, info: WorkspaceInfo) -> Endpoint:
         """The way in: in-cluster DNS, a LoadBalancer ingress, or the API server's service proxy."""
-        svc = self._call(lambda: self.core.read_namespaced_service(info.service, info.namespace),
-                         "get", "services", info.namespace, info.service)
-        if svc is None:
+        route = self.service_route(info.service, info.namespace)
+        if route is None:
             raise ClusterError(f"Workspace '{info.name}' has no Service '{info.service}' yet; Kaito creates it "
                                "with the inference deployment. Try again in a moment.")
+        root, how, http_client = route
+        return Endpoint(f"{root}/v1", http_client=http_client, label=f"workspace {info.name} ({how})")
+
+    def service_route(self, service: str, namespace: str) -> tuple[str, str, httpx2.Client | None] | None:
+        """(root URL, how: "in-cluster" | "LoadBalancer" | "API proxy", the HTTP client to use or None for a plain
+        one) for a Service's ``http`` port; None while the Service does not exist. The API proxy's client carries
+        the kubeconfig's credentials."""
+        svc = self._call(lambda: self.core.read_namespaced_service(service, namespace),
+                         "get", "services", namespace, service)
+        if svc is None:
+            return None
         ports = svc.spec.ports or []
         port = next((p.port for p in ports if p.name == "http"), ports[0].port if ports else 80)
-        label = f"workspace {info.name}"
         if self.access.in_cluster:
-            return Endpoint(f"http://{info.service}.{info.namespace}.svc.cluster.local:{port}/v1",
-                            label=f"{label} (in-cluster)")
+            return f"http://{service}.{namespace}.svc.cluster.local:{port}", "in-cluster", None
         ingress = (svc.status.load_balancer.ingress or []) if svc.status and svc.status.load_balancer else []
         address = next((i.ip or i.hostname for i in ingress if i.ip or i.hostname), None)
         if svc.spec.type == "LoadBalancer" and address:
             host = f"[{address}]" if ":" in address else address
-            return Endpoint(f"http://{host}:{port}/v1", label=f"{label} (LoadBalancer)")
-        base = (f"{self.access.server}/api/v1/namespaces/{info.namespace}/services/"
-                f"{info.service}:{port}/proxy/v1")
-        return Endpoint(base, http_client=self.access.http_client(default_timeout()), label=f"{label} (API proxy)")
+            return f"http://{host}:{port}", "LoadBalancer", None
+        root = f"{self.access.server}/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy"
+        return root, "API proxy", self.access.http_client(default_timeout())
 
     # -- errors ----------------------------------------------------------------------------------------------------
     def _call(self, fn: Callable[[], Any], verb: str, resource: str, namespace: str, name: str | None = None) -> Any:
@@ -231,12 +249,12 @@ class Kaito:
                 "az login and kubelogin convert-kubeconfig -l azurecli on AKS."
             )
         if exc.status == 403:
-            return Forbidden(forbidden_advice(message, verb, resource, namespace))
+            return Forbidden(forbidden_advice(message, verb, resource, namespace, self.rbac))
         return ClusterError(f"The Kubernetes API server answered {exc.status}: {message}")
 
 
-def forbidden_advice(message: str, verb: str, resource: str, namespace: str) -> str:
-    """Which verb on which resource is missing, and what grants it."""
+def forbidden_advice(message: str, verb: str, resource: str, namespace: str, kaito: str = RBAC_RESOURCES) -> str:
+    """Which verb on which resource is missing, and what grants it (``kaito``: the Kaito resources to read)."""
     m = re.search(r'cannot (\w+) resource "([^"]+)" in API group "([^"]*)"', message)
     if m:
         verb, res, group = m.group(1), m.group(2), m.group(3)
@@ -244,7 +262,7 @@ def forbidden_advice(message: str, verb: str, resource: str, namespace: str) -> 
     return (
         f"Forbidden: you may not {verb} {resource} in namespace '{namespace}' ({message}). "
         f"Ask an admin for a Role that allows it, e.g. kubectl create role kaito-chat -n {namespace} "
-        "--verb=get,list,create --resource=workspaces.kaito.sh,inferencesets.kaito.sh,services,services/proxy "
+        f"--verb=get,list,create --resource={kaito},services,services/proxy "
         f"and kubectl create rolebinding kaito-chat -n {namespace} --role=kaito-chat --user=YOU. "
         "(The built-in 'view' role cannot create services/proxy, which chatting through the API server needs.)"
     )
@@ -288,12 +306,17 @@ def probe_model_server(endpoint: Endpoint, namespace: str) -> int | None:
     except httpx2.HTTPError:
         return None
     if response.status_code == 403 and endpoint.http_client is not None:
-        try:
-            message = response.json().get("message", response.text)
-        except ValueError:
-            message = response.text
-        raise Forbidden(forbidden_advice(message, "get", "services/proxy", namespace))
+        raise proxy_forbidden(response, namespace)
     return response.status_code
+
+
+def proxy_forbidden(response: httpx2.Response, namespace: str, kaito: str = RBAC_RESOURCES) -> Forbidden:
+    """The API server's 403 for ``services/proxy`` as a Forbidden that says what grants access."""
+    try:
+        message = response.json().get("message", response.text)
+    except (ValueError, AttributeError):
+        message = response.text
+    return Forbidden(forbidden_advice(message, "get", "services/proxy", namespace, kaito))
 
 
 def workspace_resolver(

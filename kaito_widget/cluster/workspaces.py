@@ -1,4 +1,4 @@
-"""The faces' way into cluster discovery, without its import cost.
+"""The faces' way into cluster discovery (workspaces and RAGEngines), without its import cost.
 
 ``discovery`` needs the ``kubernetes`` client (about half a second to import). These wrappers defer that import to
 their first call: for a widget that is the controller's connect thread, so the cell that creates the widget renders
@@ -22,6 +22,18 @@ def workspace_resolver(workspace: str, **options: Any) -> Callable[[Callable[[st
         from . import discovery
 
         return discovery.workspace_resolver(workspace, **options)(progress, cancel)
+
+    return resolve
+
+
+def ragengine_resolver(name: str, **options: Any) -> Callable[[Callable[[str], None], threading.Event], Endpoint]:
+    """A ChatController resolver for the RAGEngine ``name`` (options as for ``ragengines.ragengine_resolver``): its
+    Endpoint has ``kind == "ragengine"`` and ``retrieve_only`` set."""
+
+    def resolve(progress: Callable[[str], None], cancel: threading.Event) -> Endpoint:
+        from . import ragengines
+
+        return ragengines.ragengine_resolver(name, **options)(progress, cancel)
 
     return resolve
 

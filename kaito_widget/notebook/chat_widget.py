@@ -61,6 +61,7 @@ class ChatWidget(ToolsFace, NotebookFace):
         self,
         workspace: str | None = None,
         *,
+        ragengine: str | None = None,
         namespace: str | None = None,
         context: str | None = None,
         kubeconfig: str | None = None,
@@ -81,7 +82,8 @@ class ChatWidget(ToolsFace, NotebookFace):
         index: str | None = None,
         context_token_ratio: float | None = None,
     ) -> None:
-        self.target = Target(workspace=workspace, base_url=base_url, namespace=namespace, context=context,
+        self.target = Target(workspace=workspace, ragengine=ragengine, base_url=base_url, namespace=namespace,
+                             context=context,
                              kubeconfig=kubeconfig, api_key=api_key, model=model)  # checks how to reach the server
         if history not in ("restore", "fresh"):  # checked before connecting
             raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")

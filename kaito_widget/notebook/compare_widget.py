@@ -44,6 +44,7 @@ class CompareWidget(ToolsFace, NotebookFace):
         self,
         workspace: str | list[str] | None = None,
         *,
+        ragengine: str | None = None,
         namespace: str | None = None,
         context: str | None = None,
         kubeconfig: str | None = None,
@@ -73,7 +74,8 @@ class CompareWidget(ToolsFace, NotebookFace):
         # The server the panes share unless a pane's setting names its own workspace; checked here, in ChatWidget's
         # words. When the workspace is compared, the first pane's stands in (each pane puts its own).
         listed = settings[0].get("workspace")
-        target = Target(workspace=fixed.get("workspace") or listed, base_url=base_url, namespace=namespace,
+        target = Target(workspace=fixed.get("workspace") or listed, ragengine=ragengine, base_url=base_url,
+                        namespace=namespace,
                         context=context, kubeconfig=kubeconfig, api_key=api_key, model=fixed.get("model"))
         if history not in ("restore", "fresh"):  # checked before connecting
             raise ValueError(f"history must be 'restore' or 'fresh'; got {history!r}.")

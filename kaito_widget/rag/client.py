@@ -29,11 +29,13 @@ def engine_root(base_url: str) -> str:
 class EngineClient:
     """One RAGEngine reached at ``root`` (with ``http_client`` carrying cluster credentials, or a plain one)."""
 
-    def __init__(self, root: str, http_client: httpx2.Client | None = None, label: str | None = None) -> None:
+    def __init__(self, root: str, http_client: httpx2.Client | None = None, label: str | None = None,
+                 owned: bool = False) -> None:
         self.root = root
         self.label = label or urlsplit(root).netloc  # what errors name: never a token, never a path
         self._http = http_client
-        self._owned = http_client is None  # a client we made is ours to close; a cluster's is its owner's
+        # a client we made is ours to close, and one made for us (owned); a shared one is its owner's
+        self._owned = http_client is None or owned
 
     def _client(self) -> httpx2.Client:
         if self._http is None:

@@ -1,5 +1,6 @@
 """``RAGEngine``: a Kaito RAGEngine's indexes from Python — add documents, list them, retrieve, delete, persist.
 
+    rag = RAGEngine("my-rag")                              # a RAGEngine on the cluster (kubeconfig, like kubectl)
     rag = RAGEngine(base_url="http://127.0.0.1:5000")      # a port-forwarded or directly reachable engine
     rag.add("docs", ["Kaito runs models on Kubernetes.", Path("notes.md")])
     rag.retrieve("docs", "How are models run?")            # a DataFrame, closest first
@@ -22,22 +23,33 @@ RESULT_COLUMNS = ["text", "score", "doc_id", "node_id"]
 
 
 class RAGEngine:
-    """One Kaito RAGEngine: by ``base_url`` (its root or ``…/v1``), or by ``name`` on the cluster."""
+    """One Kaito RAGEngine: by ``base_url`` (its root or ``…/v1``), or by ``name`` on the cluster (``namespace``,
+    ``context``, ``kubeconfig`` as for ChatWidget(workspace=...); ``wait_timeout``: seconds to wait for an engine
+    still starting, 0 for one look)."""
 
     def __init__(self, name: str | None = None, *, base_url: str | None = None, namespace: str | None = None,
-                 context: str | None = None, kubeconfig: str | None = None) -> None:
+                 context: str | None = None, kubeconfig: str | None = None, wait_timeout: float = 0.0) -> None:
         if (name is None) == (base_url is None):
             raise ValueError("Give exactly one of name= (a RAGEngine on your cluster) or base_url= (a reachable "
                              "engine, e.g. base_url='http://127.0.0.1:5000').")
-        if name is not None:
-            # Discovery of RAGEngine resources (kubeconfig, conditions, Service, API proxy) is not built yet.
-            raise RAGEngineError(f"Finding the RAGEngine {name!r} on the cluster is not supported yet: port-forward "
-                                 f"its Service (kubectl port-forward svc/{name} 5000:80) and pass "
-                                 f"base_url='http://127.0.0.1:5000'.")
         self.name = name
-        self._client = EngineClient(engine_root(base_url or ""))
+        self.namespace: str | None = None
+        self.info = None  # what the cluster says about it (kaito_widget.cluster.ragengines.RAGEngineInfo)
+        if name is not None:
+            # Through the cluster: the kubeconfig (or the pod's service account), the RAGEngine's conditions, its
+            # Service (in-cluster DNS, a LoadBalancer, else the API server's proxy). Loads kubernetes on first use.
+            from ..cluster.ragengines import reach_ragengine
+
+            root, http, label, self.info = reach_ragengine(name, namespace=namespace, context=context,
+                                                           kubeconfig=kubeconfig, wait_timeout=wait_timeout)
+            self._client = EngineClient(root, http, label=label, owned=True)  # the client was made for it alone
+            self.namespace = self.info.namespace
+        else:
+            self._client = EngineClient(engine_root(base_url or ""))
 
     def __repr__(self) -> str:
+        if self.name is not None:  # never the cluster's address nor a credential
+            return f"RAGEngine(name={self.name!r}, namespace={self.namespace!r})"
         return f"RAGEngine(base_url={self._client.root!r})"  # the engine's root only: never a credential
 
     # -- indexes -----------------------------------------------------------------------------------------------------

@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--workspace-name", metavar="NAME", help="the Kaito workspace (or InferenceSet) to chat with")
+    target.add_argument("--ragengine", metavar="NAME", help="a Kaito RAGEngine to chat through (with --index: "
+                        "answers from that index, with sources)")
     target.add_argument("--base-url", metavar="URL", type=_base_url,
                         help="an OpenAI-compatible server instead, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("-n", "--namespace", help="the workspace's namespace (default: the kubeconfig context's)")
@@ -93,13 +95,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.base_url and (args.namespace or args.kubeconfig or args.context):
-        parser.error("--namespace, --kubeconfig and --context only apply with --workspace-name")
+        parser.error("--namespace, --kubeconfig and --context only apply with --workspace-name or --ragengine")
     return args
 
 
 def target_of(args: argparse.Namespace) -> Target:
     """The server the arguments name; the API key comes from $KAITO_WIDGET_API_KEY, never the command line."""
-    return Target(workspace=args.workspace_name, base_url=args.base_url, namespace=args.namespace,
+    return Target(workspace=args.workspace_name, ragengine=args.ragengine, base_url=args.base_url,
+                  namespace=args.namespace,
                   context=args.context, kubeconfig=args.kubeconfig, model=args.model)
 
 

@@ -117,6 +117,20 @@ def rag_chat(endpoint: Endpoint, req: Request, index: str, on_stream: OnStream,
     yield Sources(body.get("source_nodes") or [])
 
 
+def learn_model(endpoint: Endpoint) -> str | None:
+    """The model the engine's LLM answers with, from a one-token passthrough (the engine has no ``GET /models``):
+    Kaito v0.12 answers a RAG request that names no model with a 500, though it passes one through."""
+    import httpx2
+
+    body = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1, "stream": False}
+    try:
+        response = endpoint.plain_http().post(f"{endpoint.base_url}/chat/completions", json=body, timeout=60.0)
+        model = response.json().get("model") if response.status_code == 200 else None
+    except (httpx2.HTTPError, ValueError, AttributeError):
+        return None
+    return model if isinstance(model, str) and model else None
+
+
 def explain(http: httpx2.Client, base_url: str, index: str, response: httpx2.Response) -> str:
     """The engine's refusal in its own words, with what to do for the ones a user can fix."""
     detail, status = detail_of(response), response.status_code
@@ -128,6 +142,9 @@ def explain(http: httpx2.Client, base_url: str, index: str, response: httpx2.Res
     if status == 503 and "InferenceService" in detail:
         return (f"This RAGEngine has no inference service, so it cannot chat ({detail}). It still retrieves: "
                 f"RAGEngine(...).retrieve({index!r}, query) works; or give the RAGEngine an inferenceService.url.")
+    if status == 500 and "ChatCompletionResponse" in detail and "model" in detail:
+        return (f"The RAGEngine needs the model's name for a RAG reply and could not be told it ({detail}). "
+                "Pass model= (the name its LLM serves).")
     if status == 500 and "index_name" in detail:
         # no retrieved node fitted max_tokens × context_token_ratio: the engine passed the request through,
         # index_name and all, and its LLM refused the unknown field
@@ -143,6 +160,8 @@ def detail_of(response: httpx2.Response) -> str:
     except ValueError:
         return response.text.strip()[:500] or response.reason_phrase
     detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(body, dict) and body.get("kind") == "Status" and body.get("message"):
+        return str(body["message"])  # the API server's proxy answered (403, 503…), not the engine
     if isinstance(detail, list):  # 422: [{"loc": [...], "msg": "..."}]
         return "; ".join(f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg')}" for d in detail
                          if isinstance(d, dict)) or json.dumps(detail)[:500]

@@ -2,9 +2,10 @@
 
 HTTPS with its own CA, a kubeconfig it writes (bearer token, client certificate or exec plugin with short-lived
 tokens), RBAC by user, real-shaped ``Status`` objects for 401/403/404/503, discovery for ``kaito.sh`` (v1beta1 and
-v1alpha1, or only v1alpha1 like Kaito ≤ v0.4.4), Workspaces, InferenceSets, Services, and the ``services/proxy``
-subresource streaming to a real upstream model server without buffering. Every Kaito object it serves is validated
-against Kaito's CRD schema (``tests/fixtures/kaito``), so fixtures cannot drift from Kaito.
+v1alpha1, or only v1alpha1 like Kaito ≤ v0.4.4), Workspaces, InferenceSets, RAGEngines (``rag_crd=False``: the RAG
+controller is not installed), Services, and the ``services/proxy`` subresource streaming to a real upstream (a model
+server, a RAGEngine double) without buffering. Every Kaito object it stores and serves is validated against Kaito's
+CRD schema (``tests/fixtures/kaito``) for the version it is served at, so fixtures cannot drift from Kaito.
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kaito"
 CRD_FILES = {
     "workspaces": "config_crd_bases_kaito.sh_workspaces.yaml",
     "inferencesets": "config_crd_bases_kaito.sh_inferencesets.yaml",
+    "ragengines": "config_crd_bases_kaito.sh_ragengines.yaml",  # v1beta1 stored, v1alpha1 served too
 }
 OLD_WORKSPACE_CRD = "v0.4.4_kaito.sh_workspaces.yaml"  # serves only v1alpha1
-KIND = {"workspaces": "Workspace", "inferencesets": "InferenceSet"}
+KIND = {"workspaces": "Workspace", "inferencesets": "InferenceSet", "ragengines": "RAGEngine"}
 CREATED_BY_LABEL = "inferenceset.kaito.sh/created-by"  # on the Workspaces an InferenceSet creates
 
 # What the built-in roles allow, as (verb, resource) pairs; "view" lacks services/proxy, as in Kubernetes.
-VIEW = {(v, r) for v in ("get", "list", "watch") for r in ("workspaces", "inferencesets", "services")}
+VIEW = {(v, r) for v in ("get", "list", "watch") for r in ("workspaces", "inferencesets", "ragengines", "services")}
 CHAT = VIEW | {("create", "services/proxy"), ("get", "services/proxy")}
 
 
@@ -138,6 +140,53 @@ def service(name: str, namespace: str, port: int, lb_ingress: dict[str, str] | N
     return svc
 
 
+SUCCEEDED_CONDITION = "RAGEngineSucceeded"
+
+
+def ragengine_status(ready: bool = True) -> dict[str, Any]:
+    """What Kaito's RAGEngine controller reports: all True once the engine's pod serves; else the resource waits."""
+    if ready:
+        return {"conditions": [
+            condition("ResourceReady", "True", "ragengineResourceStatusSuccess", "ragengine resource is ready"),
+            condition("ServiceReady", "True", "ragengineServiceSuccess", "ragengine service has been created"),
+            condition(SUCCEEDED_CONDITION, "True", "ragengineSucceeded", "ragengine succeeds"),
+        ]}
+    return {"conditions": [
+        condition("ResourceReady", "Unknown", "ragengineResourcePending", "waiting for the ragengine deployment"),
+    ]}
+
+
+def ragengine(name: str, namespace: str = "default",
+              inference_url: str | None = "http://phi.default.svc.cluster.local/v1/chat/completions",
+              ready: bool = True, conditions: list[dict[str, Any]] | None = None, version: str = "v1beta1",
+              embedding: dict[str, Any] | None = None, context_window: int = 4000) -> dict[str, Any]:
+    """A RAGEngine shaped like Kaito's examples (``inference_url=None``: retrieve-only, no inferenceService);
+    ``conditions`` replace the ready (or pending, ``ready=False``) ones."""
+    spec: dict[str, Any] = {
+        "compute": {"instanceType": "Standard_NC6s_v3", "labelSelector": {"matchLabels": {"apps": name}}},
+        "embedding": embedding or {"local": {"modelID": "BAAI/bge-small-en-v1.5"}},
+    }
+    if inference_url is not None:
+        spec["inferenceService"] = {"url": inference_url, "contextWindowSize": context_window}
+    return {
+        "apiVersion": f"kaito.sh/{version}",
+        "kind": "RAGEngine",
+        "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{name}", "creationTimestamp": _now(-3600)},
+        "spec": spec,
+        "status": {"conditions": conditions} if conditions is not None else ragengine_status(ready),
+    }
+
+
+def cluster_with_ragengine(engine_url: str, name: str = "rag", namespace: str = "default",
+                           **kwargs: Any) -> "FakeKubeAPI":
+    """An emulated cluster (not yet started) with one RAGEngine (``kwargs`` as for ``ragengine``) whose Service,
+    port 80 like Kaito's, leads to ``engine_url`` (a FakeRAGEngine on loopback)."""
+    api = FakeKubeAPI()
+    api.add(ragengine(name, namespace=namespace, **kwargs))
+    api.add_service(name, namespace, engine_url, port=80)
+    return api
+
+
 def cluster_with_workspace(model_url: str, name: str = "phi", namespace: str = "default") -> "FakeKubeAPI":
     """An emulated cluster (not yet started) with one ready Workspace whose Service leads to ``model_url``."""
     api = FakeKubeAPI()
@@ -160,8 +209,9 @@ class User:
 class FakeKubeAPI:
     """The emulated API server. Use as a context manager; ``write_kubeconfig()`` gives clients a way in."""
 
-    def __init__(self, versions: tuple[str, ...] = ("v1beta1", "v1alpha1")) -> None:
+    def __init__(self, versions: tuple[str, ...] = ("v1beta1", "v1alpha1"), rag_crd: bool = True) -> None:
         self.versions = versions  # kaito.sh versions served: ("v1alpha1",) emulates Kaito ≤ v0.4.4
+        self.rag_crd = rag_crd  # False: Kaito without its RAGEngine controller (no ragengines resource)
         self.old_crd = versions == ("v1alpha1",)
         self.ca = trustme.CA()
         self.dir = Path(tempfile.mkdtemp(prefix="fake-kube-"))
@@ -178,21 +228,24 @@ class FakeKubeAPI:
 
     # -- objects ---------------------------------------------------------------------------------------------------
     def add(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Store a Workspace or InferenceSet after validating it against Kaito's CRD schema."""
+        """Store a Workspace, InferenceSet or RAGEngine after validating it against Kaito's CRD schema."""
         validate(obj, old=self.old_crd and obj["kind"] == "Workspace")
         plural = {v: k for k, v in KIND.items()}[obj["kind"]]
         meta = obj["metadata"]
         self.objects[(plural, meta["namespace"], meta["name"])] = obj
         return obj
 
-    def add_service(self, name: str, namespace: str, upstream_url: str, load_balancer: bool = False) -> None:
-        """A Service for a workspace whose pods are, in truth, ``upstream_url`` (a model server on loopback)."""
+    def add_service(self, name: str, namespace: str, upstream_url: str, load_balancer: bool = False,
+                    port: int | None = None) -> None:
+        """A Service for a workspace (or RAGEngine) whose pods are, in truth, ``upstream_url`` (a server on
+        loopback). ``port``: the Service's own port (Kaito's RAGEngine: 80), else the upstream's."""
         parts = urlsplit(upstream_url)
-        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        host, upstream_port = parts.hostname or "127.0.0.1", parts.port or 80
         assert host in ("127.0.0.1", "localhost", "::1"), "tests only ever dial loopback"
         # A LoadBalancer's ingress IP is the upstream's own loopback address: the client dials it directly.
-        self.services[(namespace, name)] = service(name, namespace, port, {"ip": host} if load_balancer else None)
-        self.upstreams[(namespace, name)] = (host, port)
+        self.services[(namespace, name)] = service(name, namespace, port or upstream_port,
+                                                   {"ip": host} if load_balancer else None)
+        self.upstreams[(namespace, name)] = (host, upstream_port)
 
     def set_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
         obj = copy.deepcopy(self.objects[(plural, namespace, name)])
@@ -318,7 +371,7 @@ _PATHS = [
     ("discovery_group", re.compile(r"^/apis/kaito\.sh/?$")),
     ("discovery_version", re.compile(r"^/apis/kaito\.sh/(?P<version>v1\w+)/?$")),
     ("kaito", re.compile(
-        r"^/apis/kaito\.sh/(?P<version>v1\w+)/namespaces/(?P<ns>[^/]+)/(?P<plural>workspaces|inferencesets)"
+        r"^/apis/kaito\.sh/(?P<version>v1\w+)/namespaces/(?P<ns>[^/]+)/(?P<plural>workspaces|inferencesets|ragengines)"
         r"(?:/(?P<name>[^/]+))?/?$")),
     ("proxy", re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/services/(?P<name>[^/:]+):(?P<port>[^/]+)/proxy(?P<rest>/.*)?$")),
     ("service", re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/services/(?P<name>[^/]+)/?$")),
@@ -338,6 +391,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._route("POST")
+
+    def do_DELETE(self) -> None:
+        self._route("DELETE")
 
     # -- responses -------------------------------------------------------------------------------------------------
     def _json(self, code: int, payload: Any) -> None:
@@ -427,6 +483,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._status(404, "NotFound", "the server could not find the requested resource")
             return
         plurals = ["workspaces"] if self.api.old_crd else ["workspaces", "inferencesets"]
+        plurals += ["ragengines"] if self.api.rag_crd else []
         resources = [{"name": p, "singularName": KIND[p].lower(), "namespaced": True, "kind": KIND[p],
                       "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]} for p in plurals]
         self._json(200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"kaito.sh/{version}",
@@ -434,7 +491,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _kaito(self, method: str, user: User, query: dict, version: str, ns: str, plural: str,
                name: str | None) -> None:
-        if version not in self.api.versions or (plural == "inferencesets" and self.api.old_crd):
+        if (version not in self.api.versions or (plural == "inferencesets" and self.api.old_crd)
+                or (plural == "ragengines" and not self.api.rag_crd)):
             self._status(404, "NotFound", "the server could not find the requested resource")
             return
         verb = "get" if name else "list"
@@ -447,15 +505,27 @@ class _Handler(BaseHTTPRequestHandler):
                 self._status(404, "NotFound", f'{plural}.kaito.sh "{name}" not found',
                              {"name": name, "group": "kaito.sh", "kind": plural})
                 return
-            self._json(200, _as_version(obj, version))
+            self._json_served(obj, version)
             return
         selector = (query.get("labelSelector") or [""])[0]
         wanted = dict(kv.split("=", 1) for kv in selector.split(",") if "=" in kv)
-        items = [_as_version(o, version) for (p, n, _), o in sorted(self.api.objects.items())
+        items = [o for (p, n, _), o in sorted(self.api.objects.items())
                  if p == plural and n == ns
                  and all((o["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())]
-        self._json(200, {"apiVersion": f"kaito.sh/{version}", "kind": f"{KIND[plural]}List",
-                         "metadata": {"resourceVersion": "1"}, "items": items})
+        self._json_served({"apiVersion": f"kaito.sh/{version}", "kind": f"{KIND[plural]}List",
+                           "metadata": {"resourceVersion": "1"}, "items": items}, version)
+
+    def _json_served(self, obj: dict[str, Any], version: str) -> None:
+        """An object (or a list's items) at ``version``; a 500 if the conversion does not fit Kaito's CRD."""
+        try:
+            if "items" in obj:
+                obj = {**obj, "items": [_as_version(o, version) for o in obj["items"]]}
+            else:
+                obj = _as_version(obj, version)
+        except jsonschema.ValidationError as exc:
+            self._status(500, "InternalError", f"the served object does not fit Kaito's CRD: {exc.message}")
+            return
+        self._json(200, obj)
 
     def _service(self, method: str, user: User, query: dict, ns: str, name: str) -> None:
         if ("get", "services") not in user.permissions:
@@ -468,7 +538,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, svc)
 
     def _proxy(self, method: str, user: User, query: dict, ns: str, name: str, port: str, rest: str | None) -> None:
-        verb = {"GET": "get", "POST": "create"}[method]
+        verb = {"GET": "get", "POST": "create", "DELETE": "delete"}[method]
         if (verb, "services/proxy") not in user.permissions:
             self._forbidden(user, verb, "services/proxy", "", ns, name)
             return
@@ -512,7 +582,33 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _as_version(obj: dict[str, Any], version: str) -> dict[str, Any]:
-    """The same object served at another version of its group (their schemas are the same shape here)."""
+    """The same object served at another version of its group, as Kaito's conversion would (workspaces and
+    inferencesets have the same shape in both; a RAGEngine's differ, and what is served is validated)."""
     out = copy.deepcopy(obj)
     out["apiVersion"] = f"kaito.sh/{version}"
+    if obj["kind"] == "RAGEngine":
+        _convert_ragengine(out["spec"], version)
+        validate(out)
     return out
+
+
+def _convert_ragengine(spec: dict[str, Any], version: str) -> None:
+    """v1beta1 ⇄ v1alpha1 spec: storage.persistentVolume ⇄ storage.{mountPath, persistentVolumeClaim};
+    guardrails, compute.partition and storage.vectorDB exist only in v1beta1; v1alpha1 requires an
+    inferenceService's url (a v1beta1 one without a url, retrieve-only, has none there)."""
+    storage = spec.get("storage")
+    if version == "v1alpha1":
+        spec.pop("guardrails", None)
+        (spec.get("compute") or {}).pop("partition", None)
+        if storage is not None:
+            volume = storage.pop("persistentVolume", None) or {}
+            storage.pop("vectorDB", None)
+            storage.update(volume)
+        if "inferenceService" in spec and not spec["inferenceService"].get("url"):
+            del spec["inferenceService"]
+    else:
+        for key in ("indexServiceName", "queryServiceName"):
+            spec.pop(key, None)
+        if storage is not None and ("persistentVolumeClaim" in storage or "mountPath" in storage):
+            spec["storage"] = {"persistentVolume": {k: storage[k] for k in ("persistentVolumeClaim", "mountPath")
+                                                    if k in storage}}

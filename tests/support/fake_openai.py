@@ -325,7 +325,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         tokens = reply.tokens if reply.tokens is not None else split_tokens(reply.text or "")
         if not body.get("stream"):
-            self._send_json(200, _completion(body, "".join(tokens), reply.finish_reason, len(tokens)))
+            # a server names the model it answered with, also when the request named none (its own)
+            named = {**body, "model": body.get("model") or fake.models[0]}
+            self._send_json(200, _completion(named, "".join(tokens), reply.finish_reason, len(tokens)))
             return
         frames = reply.frames(tokens)
         with fake._lock:

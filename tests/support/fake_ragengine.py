@@ -11,8 +11,9 @@ texts follow the real service's ``main.py`` and ``vector_store/base.py``:
   ``BaseVectorStore.chat_completion``): no inference service 503, tools 400, n > 1 400, unknown index 404, ratio
   400; without ``index_name`` the request passes through to the LLM (``llm_url``, streamed when asked); with one,
   ``stream: true`` is 400, the prompt must end with user text (400), and the answer is the LLM's, asked with the
-  retrieved context, as one ``chat.completion`` plus ``source_nodes`` (closest first); nothing relevant found: the
-  whole request, ``index_name`` included, passes through to the LLM, as the real one does.
+  retrieved context, as one ``chat.completion`` plus ``source_nodes`` (closest first) — only when the request names
+  its ``model``: v0.12 builds the answer with the request's model and fails (500) without one; nothing relevant
+  found: the whole request, ``index_name`` included, passes through to the LLM, as the real one does.
 """
 
 from __future__ import annotations
@@ -205,6 +206,9 @@ class FakeRAGEngine:
                 for r in found["results"] if r["score"] < 1.0]
 
 
+MODEL_MISSING = ("Chat completion failed: 1 validation error for ChatCompletionResponse\nmodel\n  Input should be a "
+                 "valid string [type=string_type, input_value=None, input_type=NoneType]\n    For further "
+                 "information visit https://errors.pydantic.dev/2.11/v/string_type")
 RETRIEVE_ONLY = ("InferenceService not configured. This RAGEngine instance only supports document retrieve via "
                  "/retrieve API. To use chat completions, configure an InferenceService in the RAGEngine spec.")
 
@@ -267,6 +271,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not nodes:  # nothing relevant: the real engine forwards the whole request, index_name included
             status, data, kind = _llm(engine.llm_url, body)
             self._json(status, None, data, kind)
+            return
+        if body.get("model") is None:  # Kaito v0.12 builds its answer with the request's model: None fails
+            self._json(500, {"detail": MODEL_MISSING})
             return
         context = "\n\n".join(n["text"] for n in nodes)
         asked = {k: v for k, v in body.items() if k not in ("index_name", "context_token_ratio")}

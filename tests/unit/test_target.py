@@ -18,7 +18,8 @@ pytestmark = pytest.mark.unit
     lambda **kw: CompareWidget(temperature=[0.1, 0.9], **kw),
 ])
 def test_every_face_refuses_neither_or_both_in_the_same_words(make, fake: FakeOpenAI) -> None:
-    for kwargs in ({}, {"workspace": "phi", "base_url": fake.base_url}):
+    for kwargs in ({}, {"workspace": "phi", "base_url": fake.base_url}, {"ragengine": "rag", "base_url": fake.base_url},
+                   {"workspace": "phi", "ragengine": "rag"}):
         with pytest.raises(ValueError) as info:
             make(**kwargs)
         assert str(info.value) == CHOOSE_ONE

@@ -45,10 +45,13 @@ def test_a_ragengine_without_models_connects_and_a_rag_reply_comes_whole_with_it
     chat = chat_with(engine, index="docs")
     assert chat.is_ragengine and chat.model is None  # no GET /v1/models: the engine's LLM picks the model
     assert chat.endpoint_host.startswith("RAGEngine 127.0.0.1:")
-    fake.script(Reply("Kaito runs models on Kubernetes."))
+    fake.script(Reply("Hi"), Reply("Kaito runs models on Kubernetes."))
     assert chat.ask("Where does Kaito run models?", timeout=10) == "Kaito runs models on Kubernetes."
-    sent = engine.chat_bodies[-1]
-    assert sent["index_name"] == "docs" and sent["stream"] is False and "model" not in sent and "tools" not in sent
+    # Kaito v0.12 fails (500) a RAG request without a model: a one-token passthrough learns the LLM's first
+    learn, sent = engine.chat_bodies[-2:]
+    assert learn["max_tokens"] == 1 and "model" not in learn and "index_name" not in learn
+    assert sent["index_name"] == "docs" and sent["stream"] is False and "tools" not in sent
+    assert sent["model"] == chat.model == "base-model"  # and the header names it from now on
     reply = chat.messages[-1]
     assert [s["text"] for s in reply["sources"]][0] == DOCS[0]  # closest first, in the engine's order
     assert set(reply["sources"][0]) == {"doc_id", "node_id", "text", "score", "metadata"}
@@ -58,6 +61,7 @@ def test_a_ragengine_without_models_connects_and_a_rag_reply_comes_whole_with_it
     fake.script(Reply("FAISS keeps them in memory."))
     chat.ask("And where are the vectors kept, FAISS?", timeout=10)
     second = engine.chat_bodies[-1]
+    assert len(engine.chat_bodies) == 3  # learned once
     assert [m["role"] for m in second["messages"]] == ["user", "assistant", "user"]
     assert all(set(m) == {"role", "content"} for m in second["messages"])
     assert "sources" not in json.dumps(second["messages"])
@@ -79,11 +83,19 @@ def test_without_an_index_the_engine_passes_through_and_the_reply_streams(fake: 
     assert chat.messages[-1]["sources"]
 
 
-def test_a_model_given_is_sent_to_the_engine(fake: FakeOpenAI, engine: FakeRAGEngine) -> None:
+def test_a_model_given_is_sent_to_the_engine_without_asking(fake: FakeOpenAI, engine: FakeRAGEngine) -> None:
     chat = chat_with(engine, index="docs", model="phi-4")
     fake.script(Reply("ok"))
     chat.ask("Kaito models?", timeout=10)
-    assert engine.chat_bodies[-1]["model"] == "phi-4" and chat.model == "phi-4"
+    assert len(engine.chat_bodies) == 1 and engine.chat_bodies[-1]["model"] == "phi-4" and chat.model == "phi-4"
+
+
+def test_when_the_model_cannot_be_learned_the_engines_500_says_to_pass_model(fake: FakeOpenAI,
+                                                                           engine: FakeRAGEngine) -> None:
+    chat = chat_with(engine, index="docs")
+    engine.fail_next = (503, "LLM down")  # the one-token passthrough fails: the RAG request goes without a model
+    with pytest.raises(ChatError, match=r"(?s)needs the model.s name.*Pass model="):
+        chat.ask("Kaito?", timeout=10)
 
 
 def test_nothing_relevant_found_is_an_empty_source_list_and_said_in_the_export(fake: FakeOpenAI,
@@ -213,8 +225,9 @@ def test_chat_widget_with_an_index_syncs_it_and_keeps_sources_in_its_messages(fa
     try:
         chat.wait_ready(10)
         assert chat.index == "docs" and chat.server_kind == "ragengine" and chat.model == ""
-        fake.script(Reply("On Kubernetes."), Reply("plain"))
+        fake.script(Reply("Hi"), Reply("On Kubernetes."), Reply("plain"))  # "Hi": learning the engine's model
         assert chat.ask("Where does Kaito run models?", timeout=10) == "On Kubernetes."
+        assert chat.model == "base-model"  # the header names it once learned
         assert chat.messages[-1]["sources"][0]["metadata"] == {"file_name": "doc0.md"}
         chat.index = None  # the trait drives the controller: plain, streamed chat
         assert chat.controller.index is None

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kaito_widget import RAGEngine, RAGEngineError
+from kaito_widget import ClusterError, RAGEngine, RAGEngineError
 from kaito_widget.rag import documents as D
 from tests.support.fake_ragengine import FakeRAGEngine, doc_id
 
@@ -136,8 +136,8 @@ def test_names_urls_and_an_unreachable_engine_get_clear_errors() -> None:
         RAGEngine()
     with pytest.raises(ValueError, match=r"base_url must be an http\(s\) URL such as 'http://127.0.0.1:5000'"):
         RAGEngine(base_url="localhost:5000")
-    with pytest.raises(RAGEngineError, match="not supported yet: port-forward its Service"):
-        RAGEngine("my-rag")
+    with pytest.raises(ClusterError, match="Cannot read the kubeconfig"):  # by name: through the cluster
+        RAGEngine("my-rag", kubeconfig="/nonexistent/kubeconfig")
     with pytest.raises(ValueError, match="index must be an index's name"):
         RAGEngine(base_url="http://127.0.0.1:9").add("", ["x"])
     with pytest.raises(RAGEngineError, match=r"Cannot reach the RAGEngine at 127\.0\.0\.1:9"):

@@ -53,7 +53,7 @@ def test_interactive_rag_chat_prints_sources_switches_index_and_shows_them_again
                           encoding="utf-8", timeout=15, dimensions=(40, 200))
     child.expect_exact("(model: the engine's default, index: docs)")
     child.expect_exact(PROMPT)
-    fake.script(Reply("On Kubernetes."), Reply("It answers."), Reply("plain"))
+    fake.script(Reply("Hi"), Reply("On Kubernetes."), Reply("It answers."), Reply("plain"))  # Hi: the model learned
     turn(child, "Where does Kaito run models?", "On Kubernetes.", "Sources (1, closest first):",
          "[1] kaito.md (score 0", ": Kaito runs models on Kubernetes.")
     assert engine.chat_bodies[-1]["index_name"] == "docs" and engine.chat_bodies[-1]["stream"] is False
@@ -73,7 +73,7 @@ def test_interactive_rag_chat_prints_sources_switches_index_and_shows_them_again
 def test_piped_rag_answer_on_stdout_sources_on_stderr(fake: FakeOpenAI, engine: FakeRAGEngine,
                                                       monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    fake.script(Reply("On Kubernetes."))
+    fake.script(Reply("Hi"), Reply("On Kubernetes."))
     monkeypatch.setattr(sys, "stdin", io.StringIO("Where does Kaito run models?\n"))
     assert cli.main(["--base-url", engine.base_url + "/v1", "--index", "docs"]) == 0
     out, err = capsys.readouterr()

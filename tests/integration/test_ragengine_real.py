@@ -115,7 +115,8 @@ def test_documents_reads_every_page_past_the_engines_100(rag: RAGEngine) -> None
 
 def test_documents_metadata_filter_and_max_text_length(rag: RAGEngine) -> None:
     index = fresh("filter")
-    rag.add(index, [{"text": FACTS[0], "metadata": {"topic": "kaito"}}, {"text": FACTS[1], "metadata": {"topic": "gpu"}},
+    rag.add(index, [{"text": FACTS[0], "metadata": {"topic": "kaito"}},
+                    {"text": FACTS[1], "metadata": {"topic": "gpu"}},
                     {"text": FACTS[3], "metadata": {"topic": "kaito"}}])
     kaito = rag.documents(index, metadata_filter={"topic": "kaito"})
     assert sorted(kaito["text"]) == sorted([FACTS[0], FACTS[3]])

@@ -89,7 +89,7 @@ class EngineClient:
         return self.call("DELETE", f"/indexes/{quote(index, safe='')}")
 
     def retrieve(self, index: str, query: str, k: int, metadata_filter: dict[str, Any] | None) -> dict[str, Any]:
-        """``POST /retrieve``: ``{query, results: [{doc_id, node_id, text, score, ...}], count}``, closest first."""
+        """``POST /retrieve``: ``{query, results: [{doc_id, node_id, text, score, ...}], count}``, best first."""
         return self.call("POST", "/retrieve", body={"index_name": index, "query": query, "max_node_count": k,
                                                     "metadata_filter": metadata_filter})
 

@@ -3,7 +3,7 @@
     rag = RAGEngine("my-rag")                              # a RAGEngine on the cluster (kubeconfig, like kubectl)
     rag = RAGEngine(base_url="http://127.0.0.1:5000")      # a port-forwarded or directly reachable engine
     rag.add("docs", ["Kaito runs models on Kubernetes.", Path("notes.md")])
-    rag.retrieve("docs", "How are models run?")            # a DataFrame, closest first
+    rag.retrieve("docs", "How are models run?")            # a DataFrame, best match first
 
 Results are pandas DataFrames (pandas is imported on first use). Errors are RAGEngineError with the engine's own
 ``detail``; a name the engine does not have gets the names it does have.
@@ -117,9 +117,10 @@ class RAGEngine:
         return frame(rows, DOCUMENT_COLUMNS)
 
     def retrieve(self, index: str, query: str, k: int = 5, metadata_filter: dict[str, Any] | None = None) -> Any:
-        """The ``k`` nodes of ``index`` closest to ``query``, as a DataFrame in the engine's order (closest first:
-        ``score`` is the vector store's distance, smaller is closer), with ``text``, ``score``, ``doc_id``, ``node_id``
-        and the metadata columns."""
+        """The ``k`` nodes of ``index`` that best match ``query``, as a DataFrame in the engine's order (best first:
+        Kaito v0.12's ``/retrieve`` is hybrid, ``score`` = 0.7 × the vector store's score + 0.3 / (1 + BM25 rank),
+        sorted descending; with FAISS the vector part is an L2 distance), with ``text``, ``score``, ``doc_id``,
+        ``node_id`` and the metadata columns."""
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a whole number ≥ 1 (how many nodes to retrieve); got {k!r}.")
         answer = self._on_index(index, lambda: self._client.retrieve(index, query, k, metadata_filter))

@@ -11,6 +11,7 @@ to its LLM and it streams like any OpenAI server (api_modes.chat).
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .api_modes import OnStream, Request
     from .endpoint import Endpoint
 
+URL = re.compile(r"'?https?://[^\s'\"]+'?")
 HEALTHY = "Healthy"  # GET /health of a RAGEngine: {"status": "Healthy"} (vLLM's is empty, transformers' "ok")
 
 
@@ -128,7 +130,11 @@ def learn_model(endpoint: Endpoint) -> str | None:
         model = response.json().get("model") if response.status_code == 200 else None
     except (httpx2.HTTPError, ValueError, AttributeError):
         return None
-    return model if isinstance(model, str) and model else None
+    if not isinstance(model, str) or not model:
+        return None
+    # transformers serve answers as "<id>@<revision>" but refuses that name in a request: ask for "<id>"
+    name, at, revision = model.rpartition("@")
+    return name if at and name and revision and "/" not in revision else model
 
 
 def explain(http: httpx2.Client, base_url: str, index: str, response: httpx2.Response) -> str:
@@ -145,6 +151,9 @@ def explain(http: httpx2.Client, base_url: str, index: str, response: httpx2.Res
     if status == 500 and "ChatCompletionResponse" in detail and "model" in detail:
         return (f"The RAGEngine needs the model's name for a RAG reply and could not be told it ({detail}). "
                 "Pass model= (the name its LLM serves).")
+    if status == 500 and "400 Bad Request" in detail:
+        return (f"The RAGEngine's LLM refused the request ({detail}). Often the conversation, the retrieved context "
+                "and max_tokens no longer fit the model's context window: lower max_tokens or clear the chat.")
     if status == 500 and "index_name" in detail:
         # no retrieved node fitted max_tokens × context_token_ratio: the engine passed the request through,
         # index_name and all, and its LLM refused the unknown field
@@ -154,6 +163,13 @@ def explain(http: httpx2.Client, base_url: str, index: str, response: httpx2.Res
 
 
 def detail_of(response: httpx2.Response) -> str:
+    """The engine's own explanation (FastAPI's ``detail``, a validation list, else the body), with any URL in it
+    left out: the engine names its LLM's cluster-internal address when the LLM fails, and that never reaches the
+    widget."""
+    return URL.sub("(the engine's LLM)", _detail(response))
+
+
+def _detail(response: httpx2.Response) -> str:
     """The engine's own explanation: FastAPI's ``detail`` (a string, or a validation error list), else the body."""
     try:
         body = response.json()

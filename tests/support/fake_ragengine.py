@@ -5,7 +5,8 @@ texts follow the real service's ``main.py`` and ``vector_store/base.py``:
 - ``doc_id`` is the SHA-256 of the text (``generate_doc_id``); ``GET /indexes/{name}/documents`` pages the
   docstore in insertion order (``limit`` 1–100, else FastAPI's 422), ``max_text_length`` cuts texts
   (``is_truncated``), ``metadata_filter`` is JSON text (400 otherwise);
-- ``POST /retrieve`` answers closest first with ``score`` a distance (smaller is closer), as FAISS does;
+- ``POST /retrieve`` is hybrid, best first with ``score`` sorted descending (a metadata filter is FAISS's 500);
+  a RAG chat's ``source_nodes`` are the vector retriever's, closest first with ``score`` a distance;
 - an unknown index is 404 "No such index: 'x' exists."; delete answers ``{deleted_doc_ids, not_found_doc_ids}``;
 - ``POST /v1/chat/completions`` checks in the real order (``main.chat_completions`` then
   ``BaseVectorStore.chat_completion``): no inference service 503, tools 400, n > 1 400, unknown index 404, ratio
@@ -137,19 +138,25 @@ class FakeRAGEngine:
         return 200, {"documents": page, "count": len(page), "total_items": len(docs)}
 
     def _retrieve(self, body: dict[str, Any]) -> tuple[int, Any]:
+        """``POST /retrieve`` as v0.12 with FAISS: hybrid (vector + BM25), best first by a score sorted
+        descending; a metadata filter is a 500 (FAISS has none)."""
         name = body.get("index_name")
         if name not in self.indexes:
             return 404, {"detail": f"No such index: '{name}' exists."}
-        asked = _words(body.get("query", ""))
-        wanted = body.get("metadata_filter") or {}
-        docs = [d for d in self.indexes[name].values() if all(d["metadata"].get(k) == v for k, v in wanted.items())]
-        # a distance: fewer shared words, farther away
-        scored = sorted(((1.0 - len(asked & _words(d["text"])) / (len(asked) or 1), d) for d in docs),
-                        key=lambda pair: pair[0])
-        results = [{"doc_id": d["doc_id"], "node_id": f"node-{d['doc_id'][:8]}", "text": d["text"], "score": s,
-                    "dense_score": None, "sparse_score": None, "source": None, "metadata": d["metadata"]}
-                   for s, d in scored[: int(body.get("max_node_count", 5))]]
+        if body.get("metadata_filter"):
+            return 500, {"detail": "Retrieve failed: Metadata filters not implemented for Faiss yet."}
+        nodes = self._closest(name, body.get("query", ""), int(body.get("max_node_count", 5)))
+        results = [{**n, "score": 1.0 - n["score"], "dense_score": None, "sparse_score": None, "source": None}
+                   for n in nodes]  # more shared words: a higher score
         return 200, {"query": body.get("query"), "results": results, "count": len(results)}
+
+    def _closest(self, name: str, query: str, k: int) -> list[dict[str, Any]]:
+        """The vector retriever's nodes: ``score`` a distance (fewer shared words, farther away), closest first."""
+        asked = _words(query)
+        scored = sorted(((1.0 - len(asked & _words(d["text"])) / (len(asked) or 1), d)
+                         for d in self.indexes[name].values()), key=lambda pair: pair[0])
+        return [{"doc_id": d["doc_id"], "node_id": f"node-{d['doc_id'][:8]}", "text": d["text"], "score": score,
+                 "metadata": d["metadata"]} for score, d in scored[:k]]
 
     def _persist_or_load(self, action: str, name: str, query: dict[str, str]) -> tuple[int, Any]:
         if action == "persist":
@@ -160,8 +167,9 @@ class FakeRAGEngine:
         if name not in self.persisted:
             return 404, {"detail": f"Path does not exist: /tmp/persist/{name}"}
         if name in self.indexes and query.get("overwrite") != "true":
-            return 409, {"detail": f"Index '{name}' already exists. Use a different name or delete the existing "
-                                   "index first."}
+            # v0.12 wraps the store's 409 in its generic 500
+            return 500, {"detail": f"Loading failed: 409: Index '{name}' already exists. Use a different name "
+                                   "or delete the existing index first."}
         self.indexes[name] = {k: dict(v) for k, v in self.persisted[name].items()}
         return 200, {"message": f"Successfully loaded index {name} from /tmp/persist/{name}."}
 
@@ -201,9 +209,7 @@ class FakeRAGEngine:
 
     def rag_nodes(self, index: str, query: str, k: int = 3) -> list[dict[str, Any]]:
         """The nodes a RAG reply adds as context: those sharing a word with the prompt, closest first."""
-        _, found = self._retrieve({"index_name": index, "query": query, "max_node_count": k})
-        return [{key: r[key] for key in ("doc_id", "node_id", "text", "score", "metadata")}
-                for r in found["results"] if r["score"] < 1.0]
+        return [n for n in self._closest(index, query, k) if n["score"] < 1.0]
 
 
 MODEL_MISSING = ("Chat completion failed: 1 validation error for ChatCompletionResponse\nmodel\n  Input should be a "

@@ -207,7 +207,7 @@ def test_out_of_range_parameters_exit_2_naming_the_range(
 
 
 @pytest.mark.parametrize("args, message", [
-    ([], "one of the arguments --workspace-name --base-url is required"),
+    ([], "one of the arguments --workspace-name --ragengine --base-url is required"),
     (["--workspace-name", "phi", "--base-url", "http://127.0.0.1:9/v1"], "not allowed with"),
     (["--base-url", "http://127.0.0.1:9/v1", "-n", "team"], "only apply with --workspace-name"),
     (["--base-url", "ftp://user:secret@example.test"], "must be an http(s) URL"),

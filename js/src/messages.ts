@@ -12,7 +12,8 @@ import { button, h } from "./dom";
 export function formatStats(stats: ReplyStats | null | undefined): string {
   if (!stats) return "";
   const parts: string[] = [];
-  if (stats.ttft_ms != null) parts.push(`${(stats.ttft_ms / 1000).toFixed(2)} s to first token`);
+  if (stats.whole_ms != null) parts.push(`${(stats.whole_ms / 1000).toFixed(2)} s to the whole answer`);
+  else if (stats.ttft_ms != null) parts.push(`${(stats.ttft_ms / 1000).toFixed(2)} s to first token`);
   if (stats.completion_tokens) parts.push(`${stats.completion_tokens} tokens`);
   if (stats.tokens_per_s != null) parts.push(`${stats.tokens_per_s.toFixed(1)} tok/s`);
   if (stats.finish_reason && stats.finish_reason !== "stop") parts.push(`finish: ${stats.finish_reason}`);

@@ -12,6 +12,7 @@ export interface ReplyStats {
   finish_reason: string | null;
   prompt_tokens?: number; // from usage
   turns_left_out?: number; // earlier turns left out of the request to fit the context window
+  whole_ms?: number; // a reply that came whole (a RAG answer): request → answer
 }
 
 /** One tool call of a reply and, once it has one, its result (see kaito_widget/chat/tool_rounds.py). */

@@ -1,42 +1,8 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
-import type { ChatMessage, ChatState, ClientMessage, WidgetModel } from "../src/protocol";
+import type { ChatMessage } from "../src/protocol";
 import { ChatView } from "../src/view";
-
-/** An in-memory stand-in for anywidget's model: state, change events, custom messages. */
-class FakeModel implements WidgetModel {
-  state: ChatState = {
-    streaming_index: -1, status: "ready", status_message: "", model: "tiny", endpoint_host: "127.0.0.1:8000",
-    api_mode: "chat", models: ["tiny"], chat_id: "cell-1", restore_pending: false,
-    temperature: 0.7, top_p: 0.9, max_tokens: 1024, system_prompt: "", closed: false, can_undo_clear: false,
-    context_window: null, context_used: null, index: null, server_kind: "openai",
-  };
-  sent: ClientMessage[] = [];
-  saved = 0;
-  private handlers = new Map<string, Set<(...a: any[]) => void>>();
-  get<K extends keyof ChatState>(k: K): ChatState[K] { return this.state[k]; }
-  set<K extends keyof ChatState>(k: K, v: ChatState[K]): void { this.state[k] = v; }
-  save_changes(): void { this.saved++; }
-  on(e: string, cb: (...a: any[]) => void): void {
-    if (!this.handlers.has(e)) this.handlers.set(e, new Set());
-    this.handlers.get(e)!.add(cb);
-  }
-  off(e?: string | null, cb?: ((...a: any[]) => void) | null): void { if (e && cb) this.handlers.get(e)?.delete(cb); }
-  viewReady = 0; // "view_ready" messages: kept apart so the tests of intents see only the user's actions
-  send(m: ClientMessage): void { if (m.type === "view_ready") this.viewReady++; else this.sent.push(m); }
-  version = 0;
-  /** Python changing synced state; ``messages`` as Python sends them: a splice (here from 0), before the state. */
-  update({ messages, ...patch }: Partial<ChatState> & { messages?: ChatMessage[] }): void {
-    if (messages) {
-      this.custom({ type: "messages", version: ++this.version, start: 0, messages,
-        streaming_index: patch.streaming_index ?? this.state.streaming_index });
-    }
-    Object.assign(this.state, patch);
-    for (const k of Object.keys(patch)) this.handlers.get(`change:${k}`)?.forEach((cb) => cb());
-  }
-  /** Python sending a custom message. */
-  custom(msg: unknown): void { this.handlers.get("msg:custom")?.forEach((cb) => cb(msg, [])); }
-}
+import { FakeModel } from "./fakemodel";
 
 const q = <T extends Element = HTMLElement>(root: Element, sel: string) => root.querySelector(sel) as T;
 const user = (content: string): ChatMessage => ({ role: "user", content });
@@ -187,7 +153,8 @@ describe("ChatView", () => {
           score: 0.4213, metadata: { file_name: "kaito.md" } },
         { doc_id: "b2", node_id: "n2", text: "x".repeat(500), score: 0.9, metadata: {} },
       ];
-      model.update({ messages: [user("Where does Kaito run?"), reply("On **Kubernetes**.", { sources })],
+      const stats = { ttft_ms: 2400, whole_ms: 2400, completion_tokens: 12, tokens_per_s: 5, finish_reason: "stop" };
+      model.update({ messages: [user("Where does Kaito run?"), reply("On **Kubernetes**.", { sources, stats })],
         streaming_index: -1, status: "ready" });
       expect(root.querySelector('[data-part="waiting"]')).toBeNull();
       const msg = q(root, '[data-role="assistant"]');
@@ -203,6 +170,7 @@ describe("ChatView", () => {
       expect(panel.querySelector("img, strong")).toBeNull(); // source text is never markup
       expect(q(items[1] as Element, ".kaito-source-title").textContent).toBe("2. b2"); // no name: its doc id
       expect(q(items[1] as Element, ".kaito-source-snippet").textContent?.length).toBe(300);
+      expect(q(msg, ".kaito-stats").textContent).toBe("2.40 s to the whole answer · 12 tokens · 5.0 tok/s");
       expect(panel.compareDocumentPosition(q(msg, ".kaito-meta")) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
       vi.advanceTimersByTime(5000); // the timer is gone with the line
       expect(root.querySelector('[data-part="waiting"]')).toBeNull();

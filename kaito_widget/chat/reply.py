@@ -91,7 +91,9 @@ class Reply:
         tokens = self.usage_tokens if self.usage_tokens is not None else self.chunks
         end = time.perf_counter()
         ttft = (self.first_token - self.started) * 1000 if self.first_token is not None else None
-        duration = end - self.first_token if self.first_token is not None else None
+        whole = self.sources is not None  # a RAG reply came whole: its speed is over the whole wait
+        start = self.started if whole else self.first_token
+        duration = end - start if start is not None else None
         tps = tokens / duration if duration and tokens > 0 else None
         thinking = None
         if self.thinking_started is not None:
@@ -105,6 +107,8 @@ class Reply:
         }
         if self.prompt_tokens is not None:
             stats["prompt_tokens"] = self.prompt_tokens
+        if whole and ttft is not None:
+            stats["whole_ms"] = round(ttft, 1)  # no first token to speak of: the answer arrived all at once
         if self.plan is not None and self.plan.turns_left_out:
             stats["turns_left_out"] = self.plan.turns_left_out
         return stats

@@ -24,8 +24,8 @@ MAX_MESSAGES = 2_000
 MAX_MESSAGE_CHARS = 200_000  # ~50k tokens: more than any reply; a bigger entry is cut, visibly
 MAX_TOTAL_CHARS = 4_000_000
 STAT_FIELDS = {"ttft_ms": float, "reasoning_ms": float, "completion_tokens": int, "tokens_per_s": float,
-               "finish_reason": str, "prompt_tokens": int, "turns_left_out": int}
-OPTIONAL_STATS = ("prompt_tokens", "turns_left_out")  # newer fields: absent from older transcripts, left absent
+               "finish_reason": str, "prompt_tokens": int, "turns_left_out": int, "whole_ms": float}
+OPTIONAL_STATS = ("prompt_tokens", "turns_left_out", "whole_ms")  # newer fields: absent from older transcripts, left absent
 MESSAGE_FIELDS = ("role", "content", "reasoning", "created", "model", "params", "stats", "error", "stopped", "id",
                   "parent", "tool_steps", "notices", "sources")
 MAX_NOTICES, MAX_NOTICE_CHARS = 10, 500

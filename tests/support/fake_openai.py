@@ -325,6 +325,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         tokens = reply.tokens if reply.tokens is not None else split_tokens(reply.text or "")
         if not body.get("stream"):
+            time.sleep(reply.first_delay + reply.delay * len(tokens))  # a whole answer takes its generation time
             # a server names the model it answered with, also when the request named none (its own)
             named = {**body, "model": body.get("model") or fake.models[0]}
             self._send_json(200, _completion(named, "".join(tokens), reply.finish_reason, len(tokens)))

@@ -46,6 +46,7 @@ def test_a_ragengine_without_models_connects_and_a_rag_reply_comes_whole_with_it
     assert chat.is_ragengine and chat.model is None  # no GET /v1/models: the engine's LLM picks the model
     assert chat.endpoint_host.startswith("RAGEngine 127.0.0.1:")
     fake.script(Reply("Hi"), Reply("Kaito runs models on Kubernetes."))
+    engine.chat_delay = 0.3  # the engine retrieves and generates before it answers at all
     assert chat.ask("Where does Kaito run models?", timeout=10) == "Kaito runs models on Kubernetes."
     # Kaito v0.12 fails (500) a RAG request without a model: a one-token passthrough learns the LLM's first
     learn, sent = engine.chat_bodies[-2:]
@@ -56,7 +57,10 @@ def test_a_ragengine_without_models_connects_and_a_rag_reply_comes_whole_with_it
     assert [s["text"] for s in reply["sources"]][0] == DOCS[0]  # closest first, in the engine's order
     assert set(reply["sources"][0]) == {"doc_id", "node_id", "text", "score", "metadata"}
     assert reply["sources"][0]["metadata"] == {"file_name": "doc0.md"}
-    assert reply["stats"]["completion_tokens"] > 0
+    stats = reply["stats"]
+    assert stats["completion_tokens"] > 0 and stats["whole_ms"] >= 300  # the whole wait, no "first token"
+    assert stats["tokens_per_s"] <= stats["completion_tokens"] / 0.3  # over the whole wait, not the last instant
+    engine.chat_delay = 0.0
     # the LLM got the retrieved context; the second turn sends the history but never the sources
     fake.script(Reply("FAISS keeps them in memory."))
     chat.ask("And where are the vectors kept, FAISS?", timeout=10)

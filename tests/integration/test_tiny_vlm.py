@@ -38,7 +38,8 @@ def client(server: TransformersServe) -> OpenAI:
 
 
 def prompt_tokens(server: TransformersServe, messages: list[dict[str, Any]]) -> int:
-    reply = client(server).chat.completions.create(model=server.model_id, messages=messages, max_tokens=4)  # type: ignore[arg-type]
+    reply = client(server).chat.completions.create(
+        model=server.model_id, messages=messages, max_tokens=4)  # type: ignore[arg-type]
     assert reply.usage is not None
     return reply.usage.prompt_tokens
 

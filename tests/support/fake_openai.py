@@ -67,6 +67,9 @@ VLLM_NO_TOOL_CHOICE = '"auto" tool choice requires --enable-auto-tool-choice and
 #   ValueError(f"At most {limit} {modality}(s) may be provided in one prompt."), adding " Set `--limit-mm-per-prompt`
 #   to increase this limit." only when the model itself could take more; LLaVA-like models declare no limit of their
 #   own, so for them the sentence stops there. (vLLM <= 0.7 said "... in one request.")
+# Flat error object as the rest of this double (the vLLM generation it copies). Newer vLLM nests it as
+# {"error": {"message", "type", "param", "code"}} (seen with the " None" still there), and vLLM's main branch now
+# builds the message from str(exception) (vllm/entrypoints/serve/utils/error_response.py), without the " None".
 VLLM_NOT_MULTIMODAL = "{model} is not a multimodal model None"
 VLLM_TOO_MANY_IMAGES = "At most {limit} image(s) may be provided in one prompt. None"
 IMAGE_PROMPT_TOKENS = 17  # what one image adds to the prompt here: as the tiny VLM (tests/support/tiny_vlm.py)

@@ -1,5 +1,5 @@
-"""Shared fixtures: the in-process fake OpenAI server, a real `transformers serve` with the tiny test model, and
-Kaito's real RAGEngine service in front of it."""
+"""Shared fixtures: the in-process fake OpenAI server, a real `transformers serve` with the tiny test model (and
+another with the tiny vision-language model), and Kaito's real RAGEngine service in front of it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from tests.support.fake_openai import FakeOpenAI
 from tests.support.model_servers import TransformersServe
 from tests.support.ragengine import RAGEngineServer, build_ragengine
 from tests.support.tiny_model import build_tiny_model
+from tests.support.tiny_vlm import build_tiny_vlm
 
 HF_CACHE = Path(__file__).resolve().parent / ".cache" / "hf"  # git-ignored, reused across runs
+# Its own HF_HOME: transformers serve lists every model in its cache but serves only the one it started with.
+VLM_HF_CACHE = Path(__file__).resolve().parent / ".cache" / "hf-vlm"
 RAGENGINE_CACHE = Path(__file__).resolve().parent / ".cache" / "ragengine"  # its venv etc., ~1.7 GB, reused
 
 
@@ -31,6 +34,17 @@ def tiny_model() -> str:
 @pytest.fixture(scope="session")
 def transformers_server(tiny_model: str) -> Iterator[TransformersServe]:
     with TransformersServe(tiny_model, HF_CACHE) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm() -> str:
+    return build_tiny_vlm(VLM_HF_CACHE)  # ~5 s the first time, then cached
+
+
+@pytest.fixture(scope="session")
+def vlm_server(tiny_vlm: str) -> Iterator[TransformersServe]:
+    with TransformersServe(tiny_vlm, VLM_HF_CACHE) as server:
         yield server
 
 

@@ -10,6 +10,11 @@ id, type, function name and the start of the arguments, then fragments of argume
 ``finish_reason="tool_calls"``. A server started without ``--enable-auto-tool-choice`` (``tool_support=False``)
 refuses requests that offer tools with vLLM's 400; a history whose assistant tool-call arguments are not JSON gets
 vLLM's 500 (its chat_utils ``json.loads`` them unguarded).
+
+Image parts (``{"type": "image_url", ...}`` in a message's list-of-parts ``content``) meet vLLM's two refusals: a
+text-only model (``multimodal=False``) and more images than ``--limit-mm-per-prompt`` allows (``limit_mm_per_prompt``)
+each get its 400. Accepted images count ``IMAGE_PROMPT_TOKENS`` each in ``usage.prompt_tokens``, and the echo says
+how many came (the images themselves are not decoded: a real server's answer to bad bytes is the tiny VLM's test).
 """
 
 from __future__ import annotations
@@ -51,6 +56,23 @@ def split_tokens(text: str) -> list[str]:
 
 
 VLLM_NO_TOOL_CHOICE = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
+# vLLM's words for images it will not take. The message is vLLM's ValueError text plus " None": vLLM 0.9-0.10's
+# serving_chat answers every preprocessing error with create_error_response(f"{e} {e.__cause__}"), and these have no
+# cause. As seen in the field: "facebook/opt-125m is not a multimodal model None" (vLLM 0.9.1,
+# github.com/studio-dots-ai/dots.ocr/issues/61), "At most 0 video(s) may be provided in one prompt. None".
+# - A text-only model: MultiModalRegistry.create_processor (vllm/multimodal/registry.py) raises
+#   ValueError(f"{model_config.model} is not a multimodal model") when the first image is parsed. vLLM names its
+#   --model (a path when served from local weights), not necessarily the name the request used.
+# - Too many images: BaseProcessingInfo.validate_num_items (vllm/multimodal/processing) raises
+#   ValueError(f"At most {limit} {modality}(s) may be provided in one prompt."), adding " Set `--limit-mm-per-prompt`
+#   to increase this limit." only when the model itself could take more; LLaVA-like models declare no limit of their
+#   own, so for them the sentence stops there. (vLLM <= 0.7 said "... in one request.")
+# Flat error object as the rest of this double (the vLLM generation it copies). Newer vLLM nests it as
+# {"error": {"message", "type", "param", "code"}} (seen with the " None" still there), and vLLM's main branch now
+# builds the message from str(exception) (vllm/entrypoints/serve/utils/error_response.py), without the " None".
+VLLM_NOT_MULTIMODAL = "{model} is not a multimodal model None"
+VLLM_TOO_MANY_IMAGES = "At most {limit} image(s) may be provided in one prompt. None"
+IMAGE_PROMPT_TOKENS = 17  # what one image adds to the prompt here: as the tiny VLM (tests/support/tiny_vlm.py)
 ARGUMENT_PIECE = 7  # characters of arguments per streamed fragment (vLLM streams them token by token)
 
 
@@ -139,6 +161,11 @@ class FakeOpenAI:
         self.tokenize = True  # POST /tokenize answers (vLLM); False: 404 like servers without it
         # vLLM started with --enable-auto-tool-choice and a --tool-call-parser; False: tools get its 400
         self.tool_support = True
+        # The model takes images (a VLM); False: a text-only model, whose image parts get vLLM's 400.
+        self.multimodal = True
+        # vLLM's --limit-mm-per-prompt image count: more images in one request (all its messages) get vLLM's 400.
+        # None: no limit (vLLM's own default is high: 999 for most models in recent versions).
+        self.limit_mm_per_prompt: int | None = None
         # Sloppy servers: fields merged into (None: removed from) every /models entry, e.g. {"created": 1.7e9}.
         self.model_entry_quirks: dict[str, Any] = {}
         # Runtimes without chat: "no_template" answers chat requests 400 like vLLM serving a model without a chat
@@ -194,6 +221,7 @@ class FakeOpenAI:
             self.max_in_flight = 0
             self.max_model_len, self.model_entry_quirks, self.tokenize = None, {}, True
             self.tool_support = True
+            self.multimodal, self.limit_mm_per_prompt = True, None
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
@@ -211,7 +239,7 @@ class FakeOpenAI:
             reply = routed or (self._queue.popleft() if self._queue else Reply())
         if reply.text is None and reply.tokens is None and not reply.tool_calls:
             last_user = next((m for m in reversed(body.get("messages", [])) if m.get("role") == "user"), {})
-            reply = Reply(**{**reply.__dict__, "text": f"You said: {last_user.get('content', '')}"})
+            reply = Reply(**{**reply.__dict__, "text": f"You said: {_echo(last_user.get('content'))}"})
         return reply
 
     # -- lifecycle -----------------------------------------------------------------------------------------
@@ -305,6 +333,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self.path.endswith("/chat/completions"):
             self._send_json(404, {"detail": "Not Found"})
+            return
+        refused = _image_errors(fake, body)  # vLLM parses a message's parts before it applies the template
+        if refused:
+            self._send_json(refused["code"], refused)
             return
         if fake.mode == "no_template":
             self._send_json(400, {"object": "error", "type": "BadRequestError", "code": 400, "message": (
@@ -434,18 +466,59 @@ def _tool_errors(fake: FakeOpenAI, body: dict[str, Any]) -> dict[str, Any] | Non
     return None
 
 
+def _parts(content: Any) -> list[dict[str, Any]]:
+    """A message's content as a list of parts (a string is one text part; None, e.g. a tool-call turn, none)."""
+    if content is None:
+        return []
+    if isinstance(content, list):
+        return [p for p in content if isinstance(p, dict)]
+    return [{"type": "text", "text": str(content)}]
+
+
+def _images(content: Any) -> int:
+    return sum(1 for p in _parts(content) if p.get("type") == "image_url")
+
+
+def _text(content: Any) -> str:
+    return " ".join(str(p.get("text") or "") for p in _parts(content) if p.get("type") == "text")
+
+
+def _echo(content: Any) -> str:
+    """What the echo repeats: the text parts, and how many images came with them."""
+    n = _images(content)
+    return _text(content) + (f" [{n} image{'s' if n > 1 else ''}]" if n else "")
+
+
+def _image_errors(fake: FakeOpenAI, body: dict[str, Any]) -> dict[str, Any] | None:
+    """vLLM's 400s for image parts: a text-only model, and more images in the request than the limit."""
+    images = sum(_images(m.get("content")) for m in body.get("messages", []))
+    if not images:
+        return None
+    error: dict[str, Any] = {"object": "error", "type": "BadRequestError", "param": None, "code": 400}
+    if not fake.multimodal:
+        model = body.get("model") or fake.models[0]
+        return {**error, "message": VLLM_NOT_MULTIMODAL.format(model=fake.adapters.get(model, model))}
+    if fake.limit_mm_per_prompt is not None and images > fake.limit_mm_per_prompt:
+        return {**error, "message": VLLM_TOO_MANY_IMAGES.format(limit=fake.limit_mm_per_prompt)}
+    return None
+
+
 TEMPLATE_TOKENS_PER_MESSAGE = 4  # what a chat template adds around each message (role markers, separators)
 
 
 def _prompt_tokens(body: dict[str, Any]) -> int:
-    """The prompt's tokens as the server counts them: each message's words (a tool call's name and arguments
-    too) plus the template's markers, and the tool definitions the chat template writes into the prompt."""
+    """The prompt's tokens as the server counts them: each message's words (its text parts' words, and
+    ``IMAGE_PROMPT_TOKENS`` an image, when content is a list of parts; a tool call's name and arguments too) plus the
+    template's markers, and the tool definitions the chat template writes into the prompt."""
     def tokens(text: Any) -> int:
         return len(split_tokens(str(text or "")))
 
     messages = body.get("messages", [])
     calls = [c.get("function", {}) for m in messages for c in m.get("tool_calls") or []]
-    return (sum(tokens(m.get("content")) + TEMPLATE_TOKENS_PER_MESSAGE for m in messages)
+    def content(c: Any) -> int:
+        return tokens(_text(c)) + IMAGE_PROMPT_TOKENS * _images(c)
+
+    return (sum(content(m.get("content")) + TEMPLATE_TOKENS_PER_MESSAGE for m in messages)
             + sum(tokens(f.get("name")) + tokens(f.get("arguments")) for f in calls)
             + (tokens(json.dumps(body["tools"])) if body.get("tools") else 0))
 

@@ -14,6 +14,7 @@ import json
 import random
 import sys
 from pathlib import Path
+from typing import Any
 
 MODEL_ID = "kaito-test/tiny-chat"
 RECIPE_VERSION = "3"  # bump to rebuild cached models when the recipe below changes
@@ -71,6 +72,34 @@ def _recipe_hash() -> str:
     return hashlib.sha256((RECIPE_VERSION + CHAT_TEMPLATE).encode()).hexdigest()[:16]
 
 
+def training_texts() -> list[str]:
+    """The synthetic ChatML dialogs the tokenizer and the model learn from (deterministic)."""
+    return [_render(d) for d in _dialogs(600)]
+
+
+def build_tokenizer(texts: list[str] | None = None, extra_special_tokens: tuple[str, ...] = ()) -> Any:
+    """The tiny chat model's byte-level BPE tokenizer (a ``PreTrainedTokenizerFast`` with the ChatML template),
+    trained on ``texts`` (default: ``training_texts()``). ``extra_special_tokens`` are added after training, so
+    the ids of every other token stay the same (the tiny VLM adds ``<image>``)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=512, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )
+    tok.train_from_iterator(texts if texts is not None else training_texts(), trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None,
+        additional_special_tokens=["<|im_start|>", "<|im_end|>", *extra_special_tokens],
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
 def build_tiny_model(hf_home: Path) -> str:
     """Build (once) the tiny model under ``hf_home/hub`` and return its model id."""
     rev = _recipe_hash()
@@ -80,26 +109,11 @@ def build_tiny_model(hf_home: Path) -> str:
         return MODEL_ID
 
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(0)
-    dialogs = _dialogs(600)
-    texts = [_render(d) for d in dialogs]
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=512, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
-    )
-    tok.train_from_iterator(texts, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None,
-        additional_special_tokens=["<|im_start|>", "<|im_end|>"],
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
+    texts = training_texts()
+    tokenizer = build_tokenizer(texts)
 
     config = Qwen2Config(
         vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,

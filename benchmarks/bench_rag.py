@@ -80,7 +80,7 @@ def widget_run(page: Any, timeout_ms: int) -> tuple[float, str, list[str]]:
     page.evaluate(CLEAR)
     ms = page.evaluate(WIDGET_RUN, [QUESTION, timeout_ms])
     reply = page.locator('.kaito-chat [data-role="assistant"]').last
-    titles = reply.locator(".kaito-source-title").all_inner_texts()  # in the DOM while folded
+    titles = reply.locator(".kaito-source-title").all_text_contents()  # in the DOM while folded
     return ms / 1000, reply.locator(".kaito-content").inner_text(), titles
 
 
@@ -135,6 +135,8 @@ def main() -> int:
             sdk.append(s_s)
             same_text.append(w_text.split() == s_text.split())
             same_sources.append([t.split(". ", 1)[-1] for t in w_titles] == [titles_of.get(i, i) for i in s_ids])
+            if not (same_text[-1] and same_sources[-1]):
+                print("differs:", w_text[:120], "|", s_text[:120], "|", w_titles, [titles_of.get(i, i) for i in s_ids])
         lab.shutdown_kernels()
         rag.delete_index(index)
         rag.close()

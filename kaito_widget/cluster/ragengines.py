@@ -27,7 +27,6 @@ from ..transport.endpoint import Endpoint, default_timeout
 from .discovery import FAILURE_REASONS, GROUP, Kaito, Progress, proxy_forbidden
 from .kubeconfig import load_cluster
 
-
 PLURAL = "ragengines"
 RBAC = "ragengines.kaito.sh"  # what the Forbidden advice asks for
 SUCCEEDED = "RAGEngineSucceeded"

@@ -30,7 +30,8 @@ DOCS = [
      "metadata": {"source": "kaito-overview.md"}},
     {"text": "The Kaito RAGEngine answers questions from an index of documents, with their sources.",
      "metadata": {"source": "ragengine.md"}},
-    {"text": f"Kaito GPU nodes are provisioned on demand. {HOSTILE}", "metadata": {"source": f"nodes {HOSTILE}.md"}},
+    # untrusted text and title; no "Kaito" in it, so only a question about GPU nodes finds it
+    {"text": f"GPU nodes are provisioned on demand. {HOSTILE}", "metadata": {"source": f"nodes {HOSTILE}.md"}},
 ]
 
 
@@ -91,8 +92,12 @@ def test_waiting_shows_seconds_and_stop_cancels_at_the_engine(
         answer = root.locator('[data-role="assistant"]').last
         expect(answer.locator(".kaito-content")).to_contain_text("Which resource does Kaito use?", timeout=30_000)
         expect(answer).not_to_have_attribute("aria-busy", "true")
-        expect(answer.locator('[data-part="sources"]')).to_be_visible()
+        sources = answer.locator('details[data-part="sources"]')
+        expect(sources.locator("summary")).to_have_text("Sources (2)")
+        sources.locator("summary").click()
+        expect(sources.locator(".kaito-source-title")).to_have_text(["1. kaito-overview.md", "2. ragengine.md"])
         assert python(page, "[m['role'] for m in w.messages]") == ["user", "assistant", "user", "assistant"]
+        screenshot(root, "rag-sources.png")
     finally:
         page.close()
         lab.shutdown_kernels()
@@ -127,7 +132,6 @@ def test_sources_fold_under_the_answer_and_come_back_after_a_restart(
         expect(items.nth(1).locator(".kaito-source-title")).to_contain_text("2. ")
         expect(root.locator("img[src=x]")).to_have_count(0)
         assert page.evaluate("() => window.__pwned") is None
-        screenshot(root, "rag-sources.png")
 
         # The engine found nothing relevant: one quiet line instead of sources.
         send(root, "zzz qqq?")

@@ -4,9 +4,10 @@
  * full screen, and what the user had going when JupyterLab redraws the output.
  */
 import type { ClientMessage, PersistMessage } from "./protocol";
+import { AttachmentTray, filesOf } from "./attachments";
 import type { FollowBottom } from "./follow";
 import { loadTranscript, saveTranscript } from "./lab/bridge";
-import { h } from "./dom";
+import { button, h } from "./dom";
 
 /**
  * What the user had going in a view, kept per chat: when JupyterLab redraws the output (a frontend without the
@@ -30,6 +31,7 @@ export const ICONS = {
   clear: "M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6zM19 4h-3.5l-1-1h-5l-1 1H5v2h14z",
   fullscreen: "M7 14H5v5h5v-2H7zm-2-4h2V7h3V5H5zm12 7h-3v2h5v-5h-2zM14 5v2h3v3h2V5z",
   export: "M19 9h-4V3H9v6H5l7 7zM5 18v2h14v-2z",
+  attach: "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z",
 };
 
 export function icon(path: string): SVGSVGElement {
@@ -57,6 +59,11 @@ export const STATUS_TEXT: Record<string, string> = {
 const MAX_MESSAGES = 2000;
 const MAX_MESSAGE_CHARS = 200_000;
 const MAX_TOOL_STEPS = 32;
+// Images in a restored transcript: each as big as the notebook keeps one (kaito_widget/notebook/kept_images.py), and
+// all of them well under the websocket's limit; beyond, an image travels as its description only.
+const MAX_ATTACHMENTS = 20;
+const MAX_IMAGE_CHARS = 600 * 1024;
+const MAX_IMAGES_CHARS = 7 * 1024 * 1024;
 
 function capMessages(transcript: unknown): unknown {
   if (typeof transcript !== "object" || transcript === null || !Array.isArray((transcript as any).messages)) {
@@ -75,8 +82,24 @@ function capMessages(transcript: unknown): unknown {
     const kept = raw.slice(0, MAX_TOOL_STEPS).map((s) => cut(cut(s, "content"), "arguments"));
     return { ...(m as object), tool_steps: kept };
   };
+  let imageBudget = MAX_IMAGES_CHARS;
+  const attachments = (m: unknown): unknown => {
+    const raw = (m as any)?.attachments;
+    if (!Array.isArray(raw)) return m;
+    const kept = raw.slice(0, MAX_ATTACHMENTS).map((a) => {
+      const data = a?.data;
+      if (typeof data !== "string") return a;
+      if (data.length <= MAX_IMAGE_CHARS && data.length <= imageBudget) {
+        imageBudget -= data.length;
+        return a;
+      }
+      const { data: _dropped, ...described } = a;
+      return { ...described, omitted: "too big to restore from the notebook" };
+    });
+    return { ...(m as object), attachments: kept };
+  };
   const messages = ((transcript as any).messages as unknown[]).slice(-MAX_MESSAGES)
-    .map((m) => steps(cut(cut(m, "content"), "reasoning")));
+    .map((m) => attachments(steps(cut(cut(m, "content"), "reasoning"))));
   return { ...(transcript as object), messages };
 }
 
@@ -111,7 +134,7 @@ export interface BaseModel {
   get(key: string): any;
   on(event: string, callback: (...args: any[]) => void): void;
   off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
-  send(content: ClientMessage): void;
+  send(content: ClientMessage, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
 }
 
 export abstract class BaseView {
@@ -126,6 +149,24 @@ export abstract class BaseView {
   private composing = false;
   private placeholder: Comment | null = null;
   private toldUnsaved = false;
+  /** Files waiting to go with the next message (Attach, paste, drop), until the kernel took them. */
+  protected tray = new AttachmentTray();
+  private sendingFiles: string | null = null; // the text sent with files, until the kernel answers
+
+  /** The Attach button and its file input (inside the widget), for the input row. */
+  protected attachControls(): HTMLElement[] {
+    const picker = h("input", { type: "file", multiple: "", class: "kaito-file-input", "aria-label": "Attach files",
+      tabindex: "-1" });
+    picker.hidden = true;
+    const attach = button("Attach", icon(ICONS.attach), "kaito-attach kaito-icon-btn");
+    attach.title = "Attach images or files (or paste / drop them on the message box)";
+    attach.addEventListener("click", () => picker.click());
+    picker.addEventListener("change", () => {
+      if (picker.files) this.tray.add(picker.files);
+      picker.value = ""; // the same file can be picked again
+    });
+    return [attach, picker];
+  }
 
   /** @param host the output element anywidget gave us: it stays in the notebook, even in full screen */
   constructor(protected baseModel: BaseModel, protected host: HTMLElement) {}
@@ -133,11 +174,39 @@ export abstract class BaseView {
   /** True while a reply is being generated (in any pane): the message box waits. */
   protected abstract get generating(): boolean;
 
-  /** Send what is in the message box (Enter, or the Send button). */
+  /** Send what is in the message box (Enter, or the Send button), with the files waiting in the tray. */
   protected submit(): void {
     const text = this.input.value;
-    if (!text.trim() || this.generating || this.baseModel.get("closed")) return;
-    this.baseModel.send({ type: "send", text });
+    const files = this.tray.count > 0;
+    if ((!text.trim() && !files) || this.generating || this.baseModel.get("closed") || this.sendingFiles !== null) return;
+    if (!files) {
+      this.baseModel.send({ type: "send", text });
+      this.sent();
+      return;
+    }
+    // The text and the files stay until the kernel took them: a refusal (an SVG, a file too big…) loses nothing.
+    this.sendingFiles = text;
+    void this.tray.read().then(({ meta, buffers }) => {
+      this.baseModel.send({ type: "send", text, attachments: meta }, undefined, buffers);
+    }, (err) => {
+      this.sendingFiles = null;
+      this.tray.showError(`The files could not be read: ${err}`);
+    });
+  }
+
+  /** The kernel's answer to a message sent with files. */
+  protected onSendResult(ok: boolean, error?: string): void {
+    const text = this.sendingFiles;
+    this.sendingFiles = null;
+    if (!ok) {
+      this.tray.showError(error || "The message was not sent.");
+      return;
+    }
+    this.tray.clear();
+    if (text !== null && this.input.value === text) this.sent();
+  }
+
+  private sent(): void {
     this.input.value = "";
     this.follow.toEnd(); // the message and its reply come into view, even if the user had scrolled up
     this.remember();
@@ -198,6 +267,26 @@ export abstract class BaseView {
       const target = e.target as HTMLElement | null;
       if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT")) e.stopPropagation();
     });
+    // Files pasted into the box or dropped on the widget wait in the tray (plain text pastes as usual).
+    this.input.addEventListener("paste", (e) => {
+      const files = filesOf(e.clipboardData);
+      if (!files.length) return;
+      e.preventDefault();
+      this.tray.add(files);
+    });
+    this.root.addEventListener("dragover", (e) => {
+      if (e.dataTransfer && Array.from(e.dataTransfer.types).includes("Files")) {
+        e.preventDefault(); // allows the drop (and keeps JupyterLab from opening the file)
+        e.stopPropagation();
+      }
+    });
+    this.root.addEventListener("drop", (e) => {
+      const files = filesOf(e.dataTransfer);
+      if (!files.length) return;
+      e.preventDefault();
+      e.stopPropagation();
+      this.tray.add(files);
+    });
     this.input.addEventListener("compositionstart", () => (this.composing = true));
     this.input.addEventListener("compositionend", () => (this.composing = false));
     this.input.addEventListener("keydown", (e) => {
@@ -255,6 +344,7 @@ export abstract class BaseView {
 
   dispose(): void {
     for (const d of this.disposers.splice(0)) d();
+    this.tray.clear();
     this.placeholder?.remove();
     this.root.remove();
   }

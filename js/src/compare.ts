@@ -199,8 +199,10 @@ export class CompareView extends BaseView {
     });
     this.sendBtn = button("Send", "Send", "kaito-send kaito-primary");
     this.stopAllBtn = button("Stop all", "■ Stop all", "kaito-stop kaito-stop-all");
-    const inputRow = h("div", { class: "kaito-input" }, this.input, this.sendBtn, this.stopAllBtn);
-    this.root = h("div", { class: "kaito-chat kaito-compare" }, header, this.follow.el, this.notices, inputRow);
+    const inputRow = h("div", { class: "kaito-input" }, ...this.attachControls(), this.input, this.sendBtn,
+      this.stopAllBtn);
+    this.root = h("div", { class: "kaito-chat kaito-compare" }, header, this.follow.el, this.notices, this.tray.el,
+      this.tray.error, inputRow);
     host.append(this.root);
 
     this.listen("change:panes_state", () => this.render());
@@ -230,7 +232,9 @@ export class CompareView extends BaseView {
   }
 
   private onServerMessage(msg: ServerMessage): void {
-    if (msg.type === "notice") {
+    if (msg.type === "send_result") {
+      this.onSendResult(msg.ok, msg.error); // every pane got the files, or none did
+    } else if (msg.type === "notice") {
       const pane = msg.pane !== undefined ? this.panes.get(msg.pane) : undefined;
       if (pane) pane.note(msg.text, msg.level);
       else this.notices.append(notice(msg.text, msg.level));

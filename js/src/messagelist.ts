@@ -44,7 +44,14 @@ interface RenderedMessage {
 
 function messageKey(m: ChatMessage): string {
   return JSON.stringify([m.role, m.content, m.reasoning ?? null, m.error ?? null, !!m.stopped, m.stats ?? null, !!m.restored,
-    m.version ?? null, m.versions ?? null, m.tool_steps ?? null, m.sources ?? null]);
+    m.version ?? null, m.versions ?? null, m.tool_steps ?? null, m.sources ?? null, attachmentsKey(m.attachments)]);
+}
+
+/** What tells a message's attachments apart, without their (possibly large) image data. */
+function attachmentsKey(attachments: unknown): unknown {
+  if (!Array.isArray(attachments)) return null;
+  return attachments.map((a) => [a?.name, a?.kind, a?.bytes, typeof a?.data === "string" ? a.data.length : 0,
+    typeof a?.thumb === "string" ? a.thumb.length : 0]);
 }
 
 export class MessageList {

@@ -6,6 +6,7 @@ import type { ChatMessage, ReplyStats } from "./protocol";
 import { reasoningElement } from "./reasoning";
 import { placeToolSteps } from "./toolsteps";
 import { placeSources } from "./sources";
+import { sentAttachmentsElement } from "./attachments";
 import { copyText, flash, renderMarkdown } from "./renderer";
 import { button, h } from "./dom";
 
@@ -47,6 +48,10 @@ export function messageElement(m: ChatMessage): HTMLElement {
     content.textContent = m.content; // user text is never HTML
   }
   const el = h("div", { class: `kaito-message kaito-${role}`, "data-role": role }, content);
+  if (role === "user") {
+    const attached = sentAttachmentsElement(m.attachments);
+    if (attached) el.append(attached);
+  }
   if (role === "assistant" && m.reasoning) el.prepend(reasoningElement(m.reasoning, m.stats?.reasoning_ms));
   if (role === "assistant" && Array.isArray(m.tool_steps)) placeToolSteps(el, m.tool_steps);
   if (role === "assistant") placeSources(el, m.sources);

@@ -2,6 +2,7 @@
  * The wire contract between the Python ChatWidget and this view (see docs/widget-protocol.md).
  * Types only, plus the one helper both sides must agree on: lengths are counted in code points.
  */
+import type { SentAttachment } from "./attachments";
 import type { Source } from "./sources";
 
 export interface ReplyStats {
@@ -38,6 +39,7 @@ export interface ChatMessage {
   versions?: number; // …of n, when it has other versions (Edit, Regenerate)
   tool_steps?: ToolStep[]; // the tool calls the reply made, with their results (assistant only)
   sources?: Source[]; // a RAG reply's retrieved documents, closest first ([] = the engine found none)
+  attachments?: SentAttachment[]; // what a user message showed the model (images, files, tables)
   [field: string]: unknown; // created, model, params…: kept as they came, for the transcript in the notebook
 }
 
@@ -129,12 +131,13 @@ export type ServerMessage =
   | { type: "tool_steps"; index: number; steps: ToolStep[]; pane?: number }
   | { type: "notice"; text: string; level: "info" | "error"; pane?: number }
   | { type: "download"; filename: string; text: string }
+  | { type: "send_result"; ok: boolean; error?: string } // a message sent with files: taken, or refused (why)
   | MessagesMessage
   | PersistMessage;
 
 /** Custom messages to Python. */
 export type ClientMessage =
-  | { type: "send"; text: string }
+  | { type: "send"; text: string; attachments?: { name: string; size: number }[] } // files: binary buffers
   | { type: "stop"; pane?: number }
   | { type: "regenerate"; pane?: number }
   | { type: "edit"; index: number; text: string }
@@ -159,7 +162,7 @@ export interface WidgetModel<S = ChatState> {
   save_changes(): void;
   on(event: string, callback: (...args: any[]) => void): void;
   off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
-  send(content: ClientMessage): void;
+  send(content: ClientMessage, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
 }
 
 /** Allowed ranges of the sampling parameters: the same as kaito_widget/chat/params.py. */

@@ -112,9 +112,10 @@ export class ChatView extends BaseView {
     });
     this.sendBtn = button("Send", "Send", "kaito-send kaito-primary");
     this.stopBtn = button("Stop", "■ Stop", "kaito-stop");
-    const inputRow = h("div", { class: "kaito-input" }, this.input, this.sendBtn, this.stopBtn);
+    const inputRow = h("div", { class: "kaito-input" }, ...this.attachControls(), this.input, this.sendBtn, this.stopBtn);
 
-    this.root = h("div", { class: "kaito-chat" }, header, settings, this.banner, this.follow.el, this.closedLine, inputRow);
+    this.root = h("div", { class: "kaito-chat" }, header, settings, this.banner, this.follow.el, this.closedLine,
+      this.tray.el, this.tray.error, inputRow);
     host.append(this.root);
 
     this.wireEvents();
@@ -166,6 +167,10 @@ export class ChatView extends BaseView {
 
   // -- server messages ---------------------------------------------------------------------------------------------
   private onServerMessage(msg: ServerMessage): void {
+    if (msg.type === "send_result") {
+      this.onSendResult(msg.ok, msg.error);
+      return;
+    }
     if (msg.type === "notice") {
       this.addNotice(msg.text, msg.level);
       return;

@@ -59,9 +59,21 @@ def message_chars(messages: list[Message]) -> int:
 
 def _chars(message: Message) -> int:
     calls = message.get("tool_calls") or []
-    return len(str(message.get("content") or "")) + sum(
+    return _content_chars(message.get("content")) + sum(
         len(str(c.get("function", {}).get("name", ""))) + len(str(c.get("function", {}).get("arguments", "")))
         for c in calls if isinstance(c, dict))
+
+
+# An image's tokens differ by model (Gemma 3: 256; LLaVA: 576; Qwen2.5-VL: ~1,300 for 1024×1024): an estimate the
+# server's own count (vLLM's /tokenize) or its refusal corrects, in characters at the default rate.
+IMAGE_CHARS = 800 * 4
+
+
+def _content_chars(content: Any) -> int:
+    if isinstance(content, list):  # content parts: their text, and each image at the estimate
+        return sum(len(str(p.get("text", ""))) if p.get("type") == "text" else IMAGE_CHARS
+                   for p in content if isinstance(p, dict))
+    return len(str(content or ""))
 
 
 def tools_chars(tools: list[dict[str, Any]] | None) -> int:

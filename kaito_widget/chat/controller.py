@@ -10,19 +10,23 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
+from ..attachments import Vision
+from ..attachments.images import DEFAULT_MAX_PX
 from ..errors import BusyError, ChatError
 from ..target import Target
 from ..transport.endpoint import EndpointResolver, ModelInfo
 from . import params as P
+from .attaching import attachments_for, check_attachments, check_image_max_px
 from .connection import Connection
 from .context_window import ContextBudget
 from .conversation_tree import ConversationTree
 from .events import Connected, Event, GenerationStarted, Listener, MessagesChanged, Notice, ParamChanged, StatusChanged
 from .generation import ReplyRunner
-from .history import conversation_markdown, copy_messages, model_messages, saved_nodes
+from .history import conversation_markdown, copy_messages, model_messages
 from .rag_index import check_index, check_ratio
 from .reply import Reply
 from .tool_rounds import ToolBox
+from .clear_and_load import ClearAndLoadMixin
 from .versions import VersionsMixin
 from .versions import now as _now
 
@@ -31,7 +35,7 @@ from .versions import now as _now
 STOP_GRACE_S = 1.0
 
 
-class ChatController(VersionsMixin):
+class ChatController(VersionsMixin, ClearAndLoadMixin):
     """Owns one conversation with one OpenAI-compatible endpoint."""
 
     def __init__(
@@ -49,6 +53,7 @@ class ChatController(VersionsMixin):
         tools: ToolBox | None = None,
         index: str | None = None,
         context_token_ratio: float | None = None,
+        image_max_px: int = DEFAULT_MAX_PX,
     ) -> None:
         if (base_url is None) == (resolver is None):
             raise ValueError("Give exactly one of base_url or resolver.")
@@ -57,6 +62,8 @@ class ChatController(VersionsMixin):
         # A RAGEngine index to answer from (rag_index.py); None: plain chat, streamed (a passthrough on an engine).
         self._index = check_index(index, self.tools)
         self.context_token_ratio = check_ratio(context_token_ratio)
+        self.image_max_px = check_image_max_px(image_max_px)  # attached images are downscaled to this long side
+        self.vision = Vision()  # whether the model takes images, learned from the server (attachments/vision.py)
         if base_url is not None:
             resolver = Target(base_url=base_url, api_key=api_key).resolver()  # a plain URL needs no discovery
         self._params: dict[str, Any] = {
@@ -116,6 +123,8 @@ class ChatController(VersionsMixin):
                              doc="Host and port (or the workspace), safe to show")
 
     generating = property(lambda self: self._generation is not None)
+    model_accepts_images = property(lambda self: self.vision.accepts,
+                                    doc="None until known; False once the server refused an image")
     closed = property(lambda self: self._closed)
     can_undo_clear = property(lambda self: self._cleared is not None)
 
@@ -250,16 +259,30 @@ class ChatController(VersionsMixin):
         self._conn.wait_ready(timeout, lambda: self._status_message)
 
     # -- conversation ----------------------------------------------------------------------------------------------
-    def send(self, text: str) -> int:
-        """Add a user message and start generating the reply on a worker thread; returns the reply's index."""
-        if not isinstance(text, str) or not text.strip():
+    def send(self, text: str, attach: Any = None, image_max_px: int | None = None) -> int:
+        """Add a user message and start generating the reply on a worker thread; returns the reply's index.
+        ``attach``: files, figures, images, arrays or DataFrames to show the model (kaito_widget.attachments),
+        checked before anything is sent; images are downscaled to ``image_max_px`` (default: the chat's)."""
+        if not isinstance(text, str):
             raise ValueError("Type a message first: the text is empty.")
+        attachments = attachments_for(attach, image_max_px or self.image_max_px, index=self._index,
+                                      vision=self.vision, mode=self._conn.mode, model=self._conn.model)
+        if not text.strip() and not attachments:
+            raise ValueError("Type a message first: the text is empty.")
+        message: dict[str, Any] = {"role": "user", "content": text, "created": _now()}
+        if attachments:
+            message["attachments"] = attachments
         with self._lock:
             self._check_can_generate()
             self._cleared = None
-            node = self._tree.append({"role": "user", "content": text, "created": _now()})
+            node = self._tree.append(message)
             gen = self._new_generation(node.id)
         return self._start(gen)
+
+    def check_attachments(self, attachments: list[dict[str, Any]]) -> None:
+        """Raise ValueError if this chat cannot send these (prepared) attachments: see chat/attaching.py."""
+        check_attachments(attachments, index=self._index, vision=self.vision, mode=self._conn.mode,
+                          model=self._conn.model)
 
     def regenerate(self) -> int:
         """Generate the last reply again; the previous reply stays as another version of it."""
@@ -300,10 +323,11 @@ class ChatController(VersionsMixin):
         gen = self._latest  # not _generation: that is cleared before the commit reaches the listeners
         return gen is None or gen.done.wait(timeout)
 
-    def ask(self, text: str, timeout: float | None = None) -> str:
-        """Send ``text`` and block until the reply is complete; return its answer (without the model's thinking,
-        which is in ``messages[-1]["reasoning"]``); raise ChatError if it failed."""
-        index = self.send(text)
+    def ask(self, text: str, timeout: float | None = None, attach: Any = None,
+            image_max_px: int | None = None) -> str:
+        """Send ``text`` (and ``attach``, as send does) and block until the reply is complete; return its answer
+        (without the model's thinking, which is in ``messages[-1]["reasoning"]``); raise ChatError if it failed."""
+        index = self.send(text, attach=attach, image_max_px=image_max_px)
         if not self.wait(timeout):
             self.stop()
             raise TimeoutError(f"No complete reply within {timeout} s; the reply was stopped (partial text kept).")
@@ -331,49 +355,6 @@ class ChatController(VersionsMixin):
         if not gen.done.wait(STOP_GRACE_S):
             self._finalize(gen, error=None, stopped=True)
 
-    def clear(self) -> None:
-        """Empty the conversation; ``undo_clear()`` brings it back until the next message is sent."""
-        self.stop()
-        with self._lock:
-            if len(self._tree):
-                self._cleared = self._tree
-            self._tree = ConversationTree()
-            messages: list[dict[str, Any]] = []
-        self._emit(MessagesChanged(messages, -1))
-
-    def undo_clear(self) -> bool:
-        """Restore what the last ``clear()`` removed; False if there is nothing to restore."""
-        with self._lock:
-            if self._cleared is None or self._generation is not None:
-                return False
-            if len(self._tree):  # something was loaded since: keep it, after what was cleared
-                for message in self._tree.messages():
-                    self._cleared.append(message)
-            self._tree, self._cleared = self._cleared, None
-            messages = self._visible()
-        self._emit(MessagesChanged(messages, -1))
-        return True
-
-    def load_history(self, messages: list[dict[str, Any]], tree: ConversationTree | None = None) -> None:
-        """Replace the transcript with checked, restored turns (see transcript.parse); they are context from now on.
-        ``tree`` (with every version) wins over ``messages`` (one branch) when given."""
-        with self._lock:
-            if self._generation is not None:
-                raise BusyError("A reply is still being generated: stop it before loading a transcript.")
-            if tree is None:  # version numbers describe where a message stood, not what it is
-                chain = [{k: v for k, v in m.items() if k not in ("version", "versions")} for m in messages]
-                tree = ConversationTree.from_messages(copy_messages(chain))
-            self._tree = tree
-            self._cleared = None
-            copy = self._visible()
-        self._emit(MessagesChanged(copy, -1))
-
-    def saved_tree(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The conversation as saved (transcript version 2): the visible messages, then every other version, each
-        with its node ``id`` and ``parent`` (None for a first message); parents come before children."""
-        with self._lock:
-            return saved_nodes(self._tree.path()), saved_nodes(self._tree.off_path())
-
     def close(self) -> None:
         """End the session (``/quit``): stop any reply or wait for a workspace; further sends are refused."""
         self._conn.cancel.set()
@@ -387,7 +368,7 @@ class ChatController(VersionsMixin):
         with self._lock:
             turns = self._tree.messages()[:upto]
             system = self._params["system_prompt"]
-        return model_messages(turns, system)
+        return model_messages(turns, system, images=self.vision.images_to_send())
 
     # -- committing a reply ------------------------------------------------------------------------------------
     def _finalize(self, gen: Reply, *, error: str | None, stopped: bool) -> None:

@@ -71,6 +71,13 @@ class ReplyRunner:
             if not gen.stop_requested.is_set():  # closing the stream on stop() raises here; that is not an error
                 error = str(exc) if isinstance(exc, ChatError) else error_text(exc)
                 error = chat._budget.explain(chat.tools.explain_error(error))
+                error, notice = chat.vision.explain(error, _carried_images(gen))  # a model that cannot see
+                if notice:
+                    with chat._lock:
+                        gen.notices.append(notice)  # kept with the reply, as other notices
+                    chat._emit(Notice(notice))
+        if error is None and not gen.stop_requested.is_set():
+            chat.vision.worked(_carried_images(gen))
         # what the last request holds in the window: its prompt (with the earlier rounds) and what it generated;
         # the thinking counts in completion_tokens, so its characters count in the rate too
         last = None if gen.usage_tokens is None else gen.usage_tokens - gen.usage_before_round
@@ -216,3 +223,10 @@ class ReplyRunner:
                 gen.paragraph_due, text = False, "\n\n" + text.lstrip()
             offset = gen.add(part, text)
         chat._emit(Delta(gen.index, offset, text, part))
+
+
+def _carried_images(gen: Reply) -> bool:
+    """Whether the reply's last request showed the model an image."""
+    messages = gen.plan.messages if gen.plan is not None else []
+    return any(isinstance(m.get("content"), list) and any(p.get("type") == "image_url" for p in m["content"])
+               for m in messages)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..attachments.parts import clean_attachments, describe
 from ..tools.saved import STATUS_LABELS, clean_tool_steps
 from . import params as P
 from .conversation_tree import ConversationTree, from_saved
@@ -27,7 +28,7 @@ STAT_FIELDS = {"ttft_ms": float, "reasoning_ms": float, "completion_tokens": int
                "finish_reason": str, "prompt_tokens": int, "turns_left_out": int, "whole_ms": float}
 OPTIONAL_STATS = ("prompt_tokens", "turns_left_out", "whole_ms")  # newer fields: absent from older transcripts, left absent
 MESSAGE_FIELDS = ("role", "content", "reasoning", "created", "model", "params", "stats", "error", "stopped", "id",
-                  "parent", "tool_steps", "notices", "sources")
+                  "parent", "tool_steps", "notices", "sources", "attachments")
 MAX_NOTICES, MAX_NOTICE_CHARS = 10, 500
 
 
@@ -120,7 +121,8 @@ def _messages(entries: list[Any], problems: list[str], budget: list[int], what: 
         if message is None:
             continue
         budget[0] -= len(message["content"]) + len(message.get("reasoning") or "") + sum(
-            len(s["arguments"]) + len(s["content"]) for s in message.get("tool_steps") or ())
+            len(s["arguments"]) + len(s["content"]) for s in message.get("tool_steps") or ()) + sum(
+            len(a.get("text") or "") for a in message.get("attachments") or ())
         if budget[0] < 0:
             problems.append(f"{what} from #{i + 1} on were dropped: the transcript exceeds {MAX_TOTAL_CHARS} characters")
             break
@@ -148,6 +150,13 @@ def _message(entry: Any, i: int, kind: str = "message") -> tuple[dict[str, Any] 
     created = entry.get("created")
     if isinstance(created, str) and len(created) <= 40:
         message["created"] = created
+    if role == "user" and entry.get("attachments") is not None:  # untrusted: each checked (attachments/parts.py)
+        attachments, dropped = clean_attachments(entry.get("attachments"))
+        if attachments:
+            message["attachments"] = attachments
+        if dropped:
+            lost = f"{where}: {dropped} attachment{'s' if dropped != 1 else ''} dropped (not a valid attachment)"
+            problem = f"{problem}; {lost}" if problem else lost
     if role == "assistant":
         reasoning = entry.get("reasoning")
         message["reasoning"] = reasoning if isinstance(reasoning, str) and reasoning else None
@@ -245,6 +254,8 @@ def reader_text(messages: list[dict[str, Any]], *, model: str | None, workspace:
             lines += [f"[tool call {step.get('name')}({step.get('arguments')}): {status}]",
                       str(step.get("content") or "")[:2000], "[/tool call]"]
         lines.append(str(m.get("content", "")))
+        if m.get("attachments"):
+            lines += [f"[attached: {describe(a)}]" for a in m["attachments"]]
         if m.get("sources"):
             lines += ["[sources, closest first]", *sources_lines(m["sources"]), "[/sources]"]
         if m.get("stopped"):

@@ -13,6 +13,7 @@ from typing import Any
 
 import traitlets
 
+from ..attachments.images import DEFAULT_MAX_PX
 from ..chat import params as P
 from ..chat import transcript as T
 from ..chat.controller import ChatController
@@ -20,6 +21,7 @@ from ..chat.events import Connected, Delta, Event, MessagesChanged, Notice, Para
 from ..chat.tool_rounds import ToolBox, ToolStepsChanged
 from ..errors import ChatError
 from ..target import Target
+from . import kept_images
 from .coalesce import DeltaCoalescer
 from .face import NotebookFace
 from .splices import MessageSplices
@@ -81,6 +83,7 @@ class ChatWidget(ToolsFace, NotebookFace):
         max_tool_rounds: int = 5,
         index: str | None = None,
         context_token_ratio: float | None = None,
+        image_max_px: int = DEFAULT_MAX_PX,
     ) -> None:
         self.target = Target(workspace=workspace, ragengine=ragengine, base_url=base_url, namespace=namespace,
                              context=context,
@@ -92,7 +95,7 @@ class ChatWidget(ToolsFace, NotebookFace):
         self._controller = ChatController(
             resolver=self.target.resolver(), model=model, temperature=temperature,
             top_p=top_p, max_tokens=max_tokens, system_prompt=system_prompt, overflow=overflow, tools=toolbox,
-            index=index, context_token_ratio=context_token_ratio,
+            index=index, context_token_ratio=context_token_ratio, image_max_px=image_max_px,
         )
         self.workspace, self.namespace = workspace, namespace
         self._coalescer = DeltaCoalescer(self._send_delta)
@@ -106,15 +109,18 @@ class ChatWidget(ToolsFace, NotebookFace):
         self._controller.connect()
 
     # -- Python API (delegates to the controller) ----------------------------------------------------------------
-    def send(self, text: str) -> None:  # type: ignore[override]  # anywidget's send(content) is for custom messages
-        """Send a message (or a slash command); returns at once while the reply streams."""
+    def send(self, text: str, attach: Any = None, image_max_px: int | None = None,  # type: ignore[override]
+             buffers: Any = None) -> None:  # anywidget's send(content, buffers) is for custom messages
+        """Send a message (or a slash command); returns at once while the reply streams. ``attach``: files,
+        figures, PIL images, numpy arrays, image bytes or DataFrames to show the model (see the README), checked
+        before anything is sent; images are downscaled to ``image_max_px`` (default 1024) on their long side."""
         if isinstance(text, dict):  # ipywidgets' custom-message API (a dict to the views) keeps working
-            super().send(text)
+            super().send(text, buffers)
             return
-        if text.lstrip().startswith("/"):  # a slash command (commands.is_command; loaded when one is typed)
+        if attach is None and text.lstrip().startswith("/"):  # a slash command (loaded when one is typed)
             self._run_command(text)
         else:
-            self._controller.send(text)
+            self._controller.send(text, attach=attach, image_max_px=image_max_px)
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Block until the model is known (``chat.model`` filled), or raise why it cannot be reached (ChatError,
@@ -122,11 +128,16 @@ class ChatWidget(ToolsFace, NotebookFace):
         ``timeout`` seconds pass first). Connecting runs in the background, so ``chat.model`` is empty until then."""
         self._controller.wait_ready(timeout)
 
-    def ask(self, text: str, timeout: float | None = None) -> str:
-        """Send ``text`` and block until the reply is complete; returns its text (works without a display too)."""
+    def ask(self, text: str, timeout: float | None = None, attach: Any = None, image_max_px: int | None = None) -> str:
+        """Send ``text`` (and ``attach``, as ``send``) and block until the reply is complete; returns its text
+        (works without a display too)."""
         self._check_can_ask()  # approve="ask" needs a view whose buttons can reach this kernel
         self._controller.wait_ready(timeout)
-        return self._controller.ask(text, timeout=timeout)
+        return self._controller.ask(text, timeout=timeout, attach=attach, image_max_px=image_max_px)
+
+    model_accepts_images = property(lambda self: self._controller.model_accepts_images,
+                                    doc="None until known; False once the server refused an image (then images "
+                                        "are left out of requests)")
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._controller.wait(timeout)
@@ -258,7 +269,8 @@ class ChatWidget(ToolsFace, NotebookFace):
                 self._send_sync(event.index, event.text, event.reasoning)
             elif isinstance(event, MessagesChanged):
                 self._coalescer.flush()  # the last tokens go before the commit that ends the stream
-                super().send(self._splices.change(event.messages, event.streaming_index))
+                shown = kept_images.for_views(event.messages, self._notice)  # images capped for the notebook
+                super().send(self._splices.change(shown, event.streaming_index))
                 with self.hold_sync():
                     self.messages = event.messages
                     self.streaming_index = event.streaming_index
@@ -305,10 +317,13 @@ class ChatWidget(ToolsFace, NotebookFace):
         self._notice(result.text, result.level)
 
     # -- browser → controller --------------------------------------------------------------------------------------
-    def _on_browser_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+
+    def _on_browser_message(self, _widget: Any, content: dict[str, Any], buffers: Any) -> None:
         kind = content.get("type")
         try:
-            if kind == "send":
+            if kind == "send" and content.get("attachments"):
+                self._send_from_page(content, buffers)
+            elif kind == "send":
                 self.send(str(content.get("text", "")))
             elif kind == "stop":
                 self._controller.stop()

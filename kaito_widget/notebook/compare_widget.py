@@ -14,12 +14,15 @@ from typing import Any
 
 import traitlets
 
+from ..attachments import prepare
+from ..attachments.images import DEFAULT_MAX_PX
 from ..chat import params as P
 from ..chat import transcript as T
 from ..chat.events import Connected, Delta, Event, MessagesChanged, Notice, ReplyReset, StatusChanged
 from ..chat.tool_rounds import ToolBox, ToolStepsChanged
 from ..errors import ChatError
 from ..target import Target
+from . import kept_images
 from .coalesce import DeltaCoalescer
 from .face import NotebookFace
 from .panes import COMPARABLE, PARAMS, ComparePane, build_panes, pane_settings
@@ -114,23 +117,29 @@ class CompareWidget(ToolsFace, NotebookFace):
         for pane in self.panes:
             pane.wait_ready(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
-    def send(self, text: str) -> None:  # type: ignore[override]  # anywidget's send(content) is for custom messages
-        """Send ``text`` to every open pane; returns at once while the replies stream."""
+    def send(self, text: str, attach: Any = None, image_max_px: int = DEFAULT_MAX_PX,  # type: ignore[override]
+             buffers: Any = None) -> None:  # anywidget's send(content, buffers) is for custom messages
+        """Send ``text`` to every open pane; returns at once while the replies stream. ``attach`` (as for
+        ChatWidget.send) shows every pane the same attachments, checked once before any pane sends."""
         if isinstance(text, dict):  # ipywidgets' custom-message API keeps working
-            super().send(text)
+            super().send(text, buffers)
             return
         panes = self._ready_panes()
+        attachments = prepare(attach, image_max_px)
+        for pane in panes:  # every pane can take them, or none sends
+            pane.controller.check_attachments(attachments)
         for pane in panes:
-            pane.send(text)
+            pane.controller.send(text, attach=attachments or None)
 
-    def ask(self, text: str, timeout: float | None = None) -> list[str]:
+    def ask(self, text: str, timeout: float | None = None, attach: Any = None,  # type: ignore[override]
+            image_max_px: int = DEFAULT_MAX_PX) -> list[str]:
         """Send ``text`` to every open pane, wait for all replies, return their texts in pane order.
 
         A pane whose reply failed contributes its partial text (the error is in its last message, and shown in its
         pane); only if every pane failed is ChatError raised, since then there is nothing to compare."""
         self._check_can_ask()  # approve="ask" needs a view whose buttons can reach this kernel
         self.wait_ready(timeout)
-        self.send(text)
+        self.send(text, attach=attach, image_max_px=image_max_px)
         if not self.wait(timeout):
             self.stop()
             raise TimeoutError(f"Not every reply completed within {timeout} s; they were stopped (partial text kept).")
@@ -300,7 +309,8 @@ class CompareWidget(ToolsFace, NotebookFace):
                 self._send_sync(pane.index, event.index, event.text, event.reasoning)
             elif isinstance(event, MessagesChanged):
                 self._coalescers[pane.index].flush()  # the last tokens go before the commit that ends the stream
-                splice = self._splices[pane.index].change(event.messages, event.streaming_index)
+                shown = kept_images.for_views(event.messages, self._notice)  # images capped for the notebook
+                splice = self._splices[pane.index].change(shown, event.streaming_index)
                 NotebookFace.send(self, {**splice, "pane": pane.index})
                 with self.hold_sync():
                     self._update_pane(pane, streaming_index=event.streaming_index)
@@ -338,7 +348,9 @@ class CompareWidget(ToolsFace, NotebookFace):
         kind = content.get("type")
         pane_index = content.get("pane")
         try:
-            if kind == "send":
+            if kind == "send" and content.get("attachments"):
+                self._send_from_page(content, _buffers)
+            elif kind == "send":
                 self.send(str(content.get("text", "")))
             elif kind == "stop":
                 if pane_index is None:

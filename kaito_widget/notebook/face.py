@@ -13,6 +13,8 @@ import anywidget
 import traitlets
 
 from ..chat import transcript as T
+from . import kept_images
+from .uploads import page_uploads
 
 STATIC = Path(__file__).parent.parent / "static"
 # The output mime type naming the chat an output shows; js/src/lab/bridge.ts reads it.
@@ -139,6 +141,16 @@ class NotebookFace(anywidget.AnyWidget):
             return False
         return True
 
+    def _send_from_page(self, content: dict[str, Any], buffers: Any) -> None:
+        """A message with files from the page (their bytes in the comm's binary buffers, one per file): checked
+        here like any attachment; the page keeps the text and the files until it hears they were sent."""
+        try:
+            self.send(str(content.get("text", "")), attach=page_uploads(content.get("attachments"), buffers))
+        except Exception as exc:
+            super().send({"type": "send_result", "ok": False, "error": str(exc)})
+            return
+        super().send({"type": "send_result", "ok": True})
+
     def _restore_into(self, controller: Any, data: Any, where: str) -> None:
         """Continue ``controller`` from a transcript saved in the notebook (untrusted: checked entry by entry);
         say in the widget what could not be restored. ``where`` names the chat or pane in those notices."""
@@ -150,6 +162,11 @@ class NotebookFace(anywidget.AnyWidget):
         controller.load_history(loaded.messages, tree=loaded.tree)
         for problem in loaded.problems:
             self._notice(f"{where}, while restoring: {problem}.", "error")
+        lost = kept_images.restored_without_images(loaded.messages)
+        if lost:
+            self._notice(f"{where}: {lost} image{'s were' if lost != 1 else ' was'} kept in the notebook as a "
+                         "thumbnail only (too big to keep whole): the model no longer sees "
+                         f"{'them' if lost != 1 else 'it'}, only {'their names' if lost != 1 else 'its name'}.")
 
     # -- messages to the views ---------------------------------------------------------------------------------------
     def _notice(self, text: str, level: str = "info", **extra: Any) -> None:

@@ -25,6 +25,7 @@ from ..chat.controller import ChatController
 from ..chat.events import Delta, Event, Notice, ReplyReset, StatusChanged
 from ..errors import ChatError
 from .arguments import EXIT_USAGE, PROG, make_controller, parse_args
+from .attach import PendingFiles
 
 PROMPT = "> "
 HISTORY_FILE = ".kaito_chat_history"  # in the home directory
@@ -41,6 +42,7 @@ HELP = """Commands:
   /retry                a new reply to your last message (the old one stays as a version)
   /versions [N K]       list the messages that have versions; with N K, show version K of message N
   /save PATH            save the conversation: PATH.md (Markdown) or PATH.json (loadable in the widget)
+  /attach PATH          show the model an image or a text file with your next message (/attach: list, clear)
   /quit, /exit          end the session (so do quit, exit and Ctrl+D)
 Ctrl+C stops a reply and keeps what arrived; at the prompt it ends the session."""
 
@@ -164,6 +166,7 @@ class Session:
         self.controller = controller
         self.workspace, self.namespace = workspace, namespace
         self.printer = ReplyPrinter(show_reasoning)
+        self.attached = PendingFiles()  # /attach: files for the next message
         controller.subscribe(self.printer.on_event)
 
     def connect(self) -> bool:
@@ -187,7 +190,11 @@ class Session:
 
         Returns the finished reply message (with ``error`` / ``stopped``), or None if it could not be sent.
         """
-        return self._stream(lambda: self.controller.send(text))
+        files = list(self.attached.paths)
+        reply = self._stream(lambda: self.controller.send(text, attach=files or None))
+        if reply is not None:  # sent: the files went with it (a refusal keeps them for another try)
+            self.attached.clear()
+        return reply
 
     def _stream(self, start: Callable[[], int]) -> dict[str, Any] | None:
         """Start a reply (``send`` or ``regenerate``) and print it as it streams."""
@@ -273,11 +280,16 @@ class Session:
         name, _, rest = text.strip()[1:].partition(" ")
         if name.lower() == "save":
             return self.save(rest.strip())
+        if name.lower() == "attach":
+            return self.attached.command(rest.strip())
         if name.lower() == "retry":  # streamed like any reply, not just announced
             self._stream(self.controller.regenerate)  # a refusal was said by _stream already
             return CommandResult("")
-        return run_command(self.controller, text, help_text=HELP, quit_text="Session ended.",
-                           workspace=self.workspace, namespace=self.namespace)
+        result = run_command(self.controller, text, help_text=HELP, quit_text="Session ended.",
+                             workspace=self.workspace, namespace=self.namespace)
+        if name.lower() == "status" and self.attached.paths:
+            result = CommandResult(f"{result.text}\n{self.attached.listing()}", result.level)
+        return result
 
     def save(self, path_text: str) -> CommandResult:
         """``/save PATH``: the same files as ChatWidget.save(): Markdown, or JSON the widget can load again."""

@@ -19,10 +19,11 @@ BELOW = {
     "transport": set(),
     "cluster": {"transport"},
     "tools": set(),
-    "chat": {"transport", "cluster", "tools"},
+    "attachments": set(),
+    "chat": {"transport", "cluster", "tools", "attachments"},
     "rag": {"transport", "cluster"},
-    "notebook": {"chat", "transport", "cluster", "tools"},
-    "terminal": {"chat", "transport", "cluster", "tools"},
+    "notebook": {"chat", "transport", "cluster", "tools", "attachments"},
+    "terminal": {"chat", "transport", "cluster", "tools", "attachments"},
 }
 MAX_LINES = 450
 MAX_TOP_MODULES = 8

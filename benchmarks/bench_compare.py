@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from benchmarks.replies import prose_tokens
+from benchmarks.table import print_table
 from tests.support.fake_openai import FakeOpenAI, Reply
 from tests.support.jupyter import chromium, jupyter_server, open_in_lab, run_all_cells
 
@@ -115,11 +116,7 @@ def main() -> int:
     ]
     print(f"\nkaito-widget compare benchmark — {args.runs} runs, {args.delay * 1000:.1f} ms/token per stream, "
           f"streams served at once: {max(concurrent)}\n")
-    header = ("metric", "kaito-widget", "baseline", "ratio", "target", "")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
-    for r in [header, *rows]:
-        ok = "" if r is header else ("ok" if r[5] else "MISSED")
-        print("  ".join(str(c).ljust(w) for c, w in zip(r[:5], widths)) + "  " + ok)
+    print_table(rows)
     print(f"\nper run: {len(many)} panes {', '.join(f'{x:.2f}' for x in multi)} s; "
           f"one pane {', '.join(f'{x:.2f}' for x in single)} s")
     return 0 if all(r[5] for r in rows) else 1

@@ -31,7 +31,7 @@ from typing import Any
 import nbformat
 
 from kaito_widget.chat import transcript as T
-from tests.support.fake_openai import FakeOpenAI, Reply, split_tokens
+from tests.support.fake_openai import FakeOpenAI, Reply
 from tests.support.jupyter import JupyterServer, chromium, jupyter_server, open_in_lab, run_all_cells
 
 ANSWER = (

@@ -25,8 +25,9 @@ from typing import Any
 
 import openai
 
-from kaito_widget.rag import RAGEngine
 from benchmarks.replies import prose_tokens
+from benchmarks.table import print_table
+from kaito_widget.rag import RAGEngine
 from tests.conftest import RAGENGINE_CACHE
 from tests.support.fake_openai import FakeOpenAI, Reply
 from tests.support.jupyter import chromium, jupyter_server, open_in_lab, run_all_cells
@@ -153,11 +154,7 @@ def main() -> int:
     print(f"\nkaito-widget RAG benchmark — {args.runs} runs, Kaito RAGEngine v0.12, {len(DOCS)} documents, an LLM "
           f"answering {args.answer_tokens} tokens in {args.answer_seconds:.1f} s (max_tokens {args.max_tokens}); "
           f"widget header: {model.strip()!r}\n")
-    header = ("metric", "kaito-widget", "baseline", "ratio", "target", "")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
-    for r in [header, *rows]:
-        ok = "" if r is header else ("ok" if r[5] else "MISSED")
-        print("  ".join(str(c).ljust(w) for c, w in zip(r[:5], widths)) + "  " + ok)
+    print_table(rows)
     print(f"\nper run: widget {', '.join(f'{x * 1000:.0f}' for x in widget)} ms; "
           f"sdk {', '.join(f'{x * 1000:.0f}' for x in sdk)} ms")
     return 0 if all(r[5] for r in rows) else 1

@@ -24,6 +24,7 @@ from typing import Any
 import openai
 
 from benchmarks.replies import markdown_tokens, prose_tokens
+from benchmarks.table import print_table
 from kaito_widget.notebook.coalesce import DeltaCoalescer
 from tests.support.fake_openai import FakeOpenAI, Reply
 from tests.support.jupyter import chromium, jupyter_server, open_in_lab, run_all_cells
@@ -159,11 +160,7 @@ def main() -> int:
          and statistics.median(thinking_first) <= statistics.median(plain_first) + COALESCING_WINDOW_MS),
     ]
     print(f"\nkaito-widget streaming benchmark — {args.runs} runs, server pace {args.delay * 1000:.1f} ms/token\n")
-    header = ("metric", "kaito-widget", "baseline", "ratio", "target", "")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
-    for r in [header, *rows]:
-        ok = "" if r is header else ("ok" if r[5] else "MISSED")
-        print("  ".join(str(c).ljust(w) for c, w in zip(r[:5], widths)) + "  " + ok)
+    print_table(rows)
     print(f"\nper run: e2e {', '.join(f'{x:.2f}' for x in e2e)} s; sdk {', '.join(f'{x:.2f}' for x in sdk)} s")
     print(f"first visible token per run: answer {', '.join(f'{x:.0f}' for x in plain_first)} ms; "
           f"thought {', '.join(f'{x:.0f}' for x in thinking_first)} ms")

@@ -50,9 +50,10 @@ class ChatPage:
     """A notebook open in JupyterLab whose first cell displays ``w = ChatWidget(...)``."""
 
     page: Any
-    fake: FakeOpenAI
+    fake: Any  # the server the chat talks to (FakeOpenAI, a FakeRAGEngine…)
     lab: JupyterServer
     console_errors: list[str]
+    path: Any = None  # the notebook's file
 
     @property
     def root(self) -> Any:
@@ -84,9 +85,10 @@ class ChatPage:
         )
 
 
-def open_chat(lab: JupyterServer, context: Any, fake: FakeOpenAI, extra_args: str = "", cells: list[str] = ()) -> ChatPage:
+def open_chat(lab: JupyterServer, context: Any, fake: Any, extra_args: str = "", cells: list[str] = ()) -> ChatPage:
+    """A new notebook whose first cell displays ``w = ChatWidget(base_url=fake.base_url…)``, run, the chat ready."""
     name = f"chat_{next(_names)}.ipynb"
-    lab.write_notebook(
+    path = lab.write_notebook(
         name,
         [f"from kaito_widget import ChatWidget\nw = ChatWidget(base_url={fake.base_url!r}{extra_args})\nw", *cells],
     )
@@ -97,7 +99,7 @@ def open_chat(lab: JupyterServer, context: Any, fake: FakeOpenAI, extra_args: st
     open_in_lab(page, lab, name)
     run_all_cells(page)
     page.wait_for_selector('.kaito-chat .kaito-status[data-status="ready"]', timeout=60_000)
-    return ChatPage(page, fake, lab, errors)
+    return ChatPage(page, fake, lab, errors, path)
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.e2e.test_persistence import chats_of, open_ready, save_and_read
+from tests.e2e.conftest import open_chat
+from tests.e2e.test_persistence import chats_of, save_and_read
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.jupyter import JupyterServer, run_all_cells, run_cell_code, wait_kernel_idle
 from tests.support.screenshots import screenshot
@@ -46,15 +47,13 @@ def paste_png(page: Any, data: bytes, name: str) -> None:
 def test_attach_paste_remove_send_and_the_thumbnail_survives_a_restart(
         lab: JupyterServer, browser_context: Any, model_server: FakeOpenAI, tmp_path: Path) -> None:
     model_server.reset()
-    path = lab.write_notebook("attach.ipynb", [
-        f"from kaito_widget import ChatWidget\nw = ChatWidget(base_url={model_server.base_url!r})\nw"])
     red, blue = png_bytes(300, 200, (220, 30, 30)), png_bytes(64, 64, (30, 30, 220))
     (tmp_path / "red.png").write_bytes(red)
     (tmp_path / "notes.md").write_text("Revenue per region, 2026.")
     (tmp_path / "extra.txt").write_text("to be removed")
-    page = browser_context.new_page()
+    chat = open_chat(lab, browser_context, model_server)
+    page, root, path = chat.page, chat.root, chat.path
     try:
-        root = open_ready(page, lab, path.name).first
         picker = root.locator('input[type="file"]')
         expect(root.get_by_role("button", name="Attach")).to_be_visible()
         picker.set_input_files([str(tmp_path / "red.png"), str(tmp_path / "notes.md"), str(tmp_path / "extra.txt")])
@@ -116,13 +115,11 @@ def test_attach_paste_remove_send_and_the_thumbnail_survives_a_restart(
 def test_an_svg_and_html_named_png_are_refused_nothing_sent_nothing_runs(
         lab: JupyterServer, browser_context: Any, model_server: FakeOpenAI, tmp_path: Path) -> None:
     model_server.reset()
-    path = lab.write_notebook("attach_bad.ipynb", [
-        f"from kaito_widget import ChatWidget\nw = ChatWidget(base_url={model_server.base_url!r})\nw"])
     (tmp_path / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" onload="window.__pwned=1"/>')
     (tmp_path / "cat.png").write_text("<html><body><img src=x onerror=window.__pwned=1></body></html>")
-    page = browser_context.new_page()
+    chat = open_chat(lab, browser_context, model_server)
+    page, root = chat.page, chat.root
     try:
-        root = open_ready(page, lab, path.name).first
         picker = root.locator('input[type="file"]')
         box = root.get_by_label("Message", exact=True)
         for name, message in [("logo.svg", "can carry script"), ("cat.png", "its bytes are an HTML document")]:
@@ -146,15 +143,13 @@ def test_a_figure_attached_from_python_shows_in_the_chat(
         lab: JupyterServer, browser_context: Any, model_server: FakeOpenAI) -> None:
     """The README's picture: plt.gcf() attached from a cell, its thumbnail in the question, the reply below."""
     model_server.reset()
-    path = lab.write_notebook("attach_fig.ipynb", [
-        f"from kaito_widget import ChatWidget\nw = ChatWidget(base_url={model_server.base_url!r})\nw",
+    chat = open_chat(lab, browser_context, model_server, cells=[
         "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
         "fig, ax = plt.subplots(figsize=(5, 3))\nax.bar(['north', 'south', 'east', 'west'], [42, 31, 57, 24])\n"
         "ax.set_title('Revenue by region')\n"
         "w.send('Which region leads, and by how much?', attach=[plt.gcf()])"])
-    page = browser_context.new_page()
+    page, root = chat.page, chat.root
     try:
-        root = open_ready(page, lab, path.name).first
         reply = root.locator('[data-role="assistant"]').last
         expect(reply.locator(".kaito-content")).to_contain_text("You said: Which region leads", timeout=30_000)
         thumb = root.locator('[data-role="user"] img.kaito-sent-thumb')

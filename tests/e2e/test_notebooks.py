@@ -99,3 +99,27 @@ def test_tools_notebook_runs_headless_against_scripted_tool_calls(model_server: 
     assert offered == ["describe_sales", "total_by", "top_rows"]
     result = model_server.chat_requests[1]["messages"][-1]
     assert result["role"] == "tool" and "coffee" in result["content"] and "340" in result["content"]
+
+
+ATTACHMENTS = Path(__file__).resolve().parents[2] / "notebooks" / "attachments.ipynb"
+
+
+def test_attachments_notebook_sends_its_figure_and_table(model_server: FakeOpenAI) -> None:
+    """The shipped attachments notebook, executed by nbclient: plt.gcf() goes as an image, the DataFrame as a
+    table in text, and the second turn shows the figure again."""
+    from nbclient import NotebookClient
+
+    model_server.reset()
+    nb = nbformat.read(ATTACHMENTS, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        f"import os; os.environ['KAITO_WIDGET_BASE_URL'] = {model_server.base_url!r}"))
+    root = Path(__file__).resolve().parents[2]
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
+    first, second = model_server.chat_requests
+    assert [p["type"] for p in first["messages"][0]["content"]] == ["text", "image_url"]
+    assert first["messages"][0]["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert [p["type"] for p in second["messages"][0]["content"]] == ["text", "image_url"]  # shown again
+    table = second["messages"][2]["content"][1]["text"]
+    assert table.startswith("Attached table sales (4 rows × 2 columns)") and "| east" in table
+    printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
+    assert "the model takes images: True" in printed

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_persistence import chats_of, open_ready, save_and_read
+from tests.e2e.conftest import open_chat
+from tests.e2e.test_persistence import chats_of, save_and_read
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_ragengine import FakeRAGEngine
 from tests.support.jupyter import JupyterServer, run_all_cells, run_cell_code, wait_kernel_idle
@@ -64,11 +65,9 @@ def wait_for(condition: Any, timeout: float = 10.0) -> None:
 def test_waiting_shows_seconds_and_stop_cancels_at_the_engine(
     lab: JupyterServer, browser_context: Any, engine: FakeRAGEngine
 ) -> None:
-    path = lab.write_notebook("rag_wait.ipynb", [
-        f"from kaito_widget import ChatWidget\nw = ChatWidget(base_url={engine.base_url!r}, index='docs')\nw"])
-    page = browser_context.new_page()
+    chat = open_chat(lab, browser_context, engine, ", index='docs'")
+    page, root = chat.page, chat.root
     try:
-        root = open_ready(page, lab, path.name).first
         expect(root.locator(".kaito-header")).to_contain_text("index docs")
         engine.chat_delay = 60.0  # a slow engine: retrieving and generating take a while
         send(root, "What does Kaito deploy?")
@@ -106,11 +105,9 @@ def test_waiting_shows_seconds_and_stop_cancels_at_the_engine(
 def test_sources_fold_under_the_answer_and_come_back_after_a_restart(
     lab: JupyterServer, browser_context: Any, engine: FakeRAGEngine
 ) -> None:
-    path = lab.write_notebook("rag_sources.ipynb", [
-        f"from kaito_widget import ChatWidget\nw = ChatWidget(base_url={engine.base_url!r}, index='docs')\nw"])
-    page = browser_context.new_page()
+    chat = open_chat(lab, browser_context, engine, ", index='docs'")
+    page, root, path = chat.page, chat.root, chat.path
     try:
-        root = open_ready(page, lab, path.name).first
         send(root, "How does Kaito provision GPU nodes?")
         answer = root.locator('[data-role="assistant"]').last
         expect(answer.locator(".kaito-content")).to_contain_text("You said: How does Kaito", timeout=30_000)

@@ -81,6 +81,22 @@ describe("attachments", () => {
     expect(text.defaultPrevented).toBe(false);
   });
 
+  it("files dropped on the chat join the tray (and JupyterLab does not open them)", () => {
+    const over = new Event("dragover", { bubbles: true, cancelable: true }) as DragEvent;
+    Object.defineProperty(over, "dataTransfer", { value: { types: ["Files"], files: [] } });
+    root.dispatchEvent(over);
+    expect(over.defaultPrevented).toBe(true);
+    const drop = new Event("drop", { bubbles: true, cancelable: true }) as DragEvent;
+    Object.defineProperty(drop, "dataTransfer", { value: { types: ["Files"], files: [file("data.csv", "a,b")] } });
+    root.querySelector(".kaito-messages")!.dispatchEvent(drop);
+    expect(drop.defaultPrevented).toBe(true);
+    expect(root.querySelectorAll('.kaito-tray [data-part="attachment"]').length).toBe(1);
+    const tooMany = Array.from({ length: 11 }, (_, i) => file(`f${i}.txt`, "x"));
+    pick(...tooMany);
+    expect(root.querySelectorAll('.kaito-tray [data-part="attachment"]').length).toBe(10);
+    expect(q(".kaito-tray-error").textContent).toContain("At most 10 attachments per message: f9.txt was not added.");
+  });
+
   it("sends the files' bytes as binary buffers, keeps text and files until the kernel took them", async () => {
     const box = q<HTMLTextAreaElement>('textarea[aria-label="Message"]');
     pick(file("a.txt", "alpha"), file("b.png", "beta", "image/png"));

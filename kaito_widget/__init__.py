@@ -14,14 +14,16 @@ from .target import Target
 __all__ = [
     "ChatWidget", "CompareWidget", "ComparePane", "ChatController", "list_workspaces", "ChatError", "BusyError",
     "ClusterError", "Forbidden", "StillConnecting", "WorkspaceNotFound", "WorkspaceNotReady", "ParameterError", "Target",
-    "RAGEngine", "RAGEngineError", "RAGEngineNotFound", "RAGEngineNotReady",
+    "RAGEngine", "RAGEngineError", "RAGEngineNotFound", "RAGEngineNotReady", "sweep",
 ]
 __version__ = "0.1.0"
 
 
-# CompareWidget, ComparePane and RAGEngine load on first use: most notebooks only chat, and `import kaito_widget`
-# stays fast (benchmarks/bench_import.py)
-_LAZY = {"CompareWidget": ".notebook.compare_widget", "ComparePane": ".notebook.panes", "RAGEngine": ".rag.engine"}
+# CompareWidget, ComparePane, RAGEngine and sweep load on first use: most notebooks only chat, and
+# `import kaito_widget` stays fast (benchmarks/bench_import.py). (The sweep function lives in kaito_widget.sweeps: a
+# subpackage named like it would replace it as this package's attribute once imported.)
+_LAZY = {"CompareWidget": ".notebook.compare_widget", "ComparePane": ".notebook.panes", "RAGEngine": ".rag.engine",
+         "sweep": ".sweeps.api"}
 
 
 def __getattr__(name: str) -> Any:

@@ -5,11 +5,14 @@ import "./styles.css";
 
 import { CompareView } from "./compare";
 import type { CompareState, WidgetModel } from "./protocol";
+import { SweepView } from "./sweep";
 import { ChatView } from "./view";
 
 export default {
   render({ model, el }: { model: WidgetModel & WidgetModel<CompareState>; el: HTMLElement }) {
-    const view = model.get("kind") === "compare" ? new CompareView(model, el) : new ChatView(model, el);
+    const kind = model.get("kind") as string;
+    const view = kind === "sweep" ? new SweepView(model as any, el)
+      : kind === "compare" ? new CompareView(model, el) : new ChatView(model, el);
     return () => view.dispose();
   },
 };

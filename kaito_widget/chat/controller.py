@@ -17,6 +17,7 @@ from ..target import Target
 from ..transport.endpoint import EndpointResolver, ModelInfo
 from . import params as P
 from .attaching import attachments_for, check_attachments, check_image_max_px
+from .clear_and_load import ClearAndLoadMixin
 from .connection import Connection
 from .context_window import ContextBudget
 from .conversation_tree import ConversationTree
@@ -26,7 +27,6 @@ from .history import conversation_markdown, copy_messages, model_messages
 from .rag_index import check_index, check_ratio
 from .reply import Reply
 from .tool_rounds import ToolBox
-from .clear_and_load import ClearAndLoadMixin
 from .versions import VersionsMixin
 from .versions import now as _now
 

@@ -168,6 +168,24 @@ class CompareWidget(ToolsFace, NotebookFace):
         for t in threads:
             t.join()
 
+    def sweep(self, prompts: Any, samples: int = 1, concurrency: int = 4, progress: bool = True) -> Any:
+        """Run ``prompts`` through every open pane's settings (``samples`` times each), as ``kaito_widget.sweep``
+        does: a DataFrame with one column per compared parameter. The panes' conversations are left as they are."""
+        from ..sweeps.api import run_grid
+        from ..sweeps.grid import build_grid
+
+        if "workspace" in self.compared:
+            raise ValueError("A sweep runs against one server: sweep each workspace on its own (workspace=NAME).")
+        panes = self.panes
+        if not panes:
+            raise ValueError("Every pane is closed: there is nothing to sweep.")
+        current = [_pane_values(p) for p in panes]
+        combos = [{name: values[name] for name in self.compared} for values in current]
+        fixed = {k: v for k, v in current[0].items() if k not in self.compared and v is not None}
+        grid = build_grid(prompts, samples, fixed, combos=combos)
+        target = panes[0].target.replace(model=fixed.get("model"))
+        return run_grid(grid, target, concurrency=concurrency, progress=progress)
+
     def regenerate(self) -> None:
         for pane in self.panes:
             pane.regenerate()
@@ -381,6 +399,12 @@ class CompareWidget(ToolsFace, NotebookFace):
                     self._send_steps(pane_index, index, steps)
         except Exception as exc:  # a refused action is shown in the widget, never lost in the kernel log
             self._notice(str(exc), "error", **({"pane": pane_index} if isinstance(pane_index, int) else {}))
+
+
+def _pane_values(pane: ComparePane) -> dict[str, Any]:
+    """A pane's settings as a sweep takes them: its sampling parameters, model and index, as they are now."""
+    c = pane.controller
+    return {**{k: c.params[k] for k in PARAMS}, "model": c.model, "index": c.index}
 
 
 __all__ = ["CompareWidget", "ComparePane", "COMPARABLE"]

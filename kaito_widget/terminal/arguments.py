@@ -63,15 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
                "input is sent as one message and only the reply's answer is printed, once complete. A reasoning "
                "model's thinking never goes to stdout.",
     )
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--workspace-name", metavar="NAME", help="the Kaito workspace (or InferenceSet) to chat with")
-    target.add_argument("--ragengine", metavar="NAME", help="a Kaito RAGEngine to chat through (with --index: "
-                        "answers from that index, with sources)")
-    target.add_argument("--base-url", metavar="URL", type=_base_url,
-                        help="an OpenAI-compatible server instead, e.g. http://127.0.0.1:8000/v1")
-    p.add_argument("-n", "--namespace", help="the workspace's namespace (default: the kubeconfig context's)")
-    p.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-    p.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
+    add_target_arguments(p)
     p.add_argument("--index", metavar="NAME",
                    help="answer from this index of a Kaito RAGEngine (with its sources; the reply comes whole)")
     p.add_argument("--model", metavar="ID", help="model or LoRA adapter id (default: the server's base model)")
@@ -91,11 +83,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def add_target_arguments(p: argparse.ArgumentParser) -> None:
+    """Where to chat: exactly one of --workspace-name, --ragengine, --base-url, and the cluster options."""
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--workspace-name", metavar="NAME", help="the Kaito workspace (or InferenceSet) to chat with")
+    target.add_argument("--ragengine", metavar="NAME", help="a Kaito RAGEngine to chat through (with --index: "
+                        "answers from that index, with sources)")
+    target.add_argument("--base-url", metavar="URL", type=_base_url,
+                        help="an OpenAI-compatible server instead, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("-n", "--namespace", help="the workspace's namespace (default: the kubeconfig context's)")
+    p.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    p.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
+
+
+def check_target_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.base_url and (args.namespace or args.kubeconfig or args.context):
+        parser.error("--namespace, --kubeconfig and --context only apply with --workspace-name or --ragengine")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.base_url and (args.namespace or args.kubeconfig or args.context):
-        parser.error("--namespace, --kubeconfig and --context only apply with --workspace-name or --ragengine")
+    check_target_arguments(parser, args)
     return args
 
 

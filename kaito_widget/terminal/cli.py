@@ -343,6 +343,11 @@ def _read_stdin() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``kaito-chat``; returns the exit code (0 ok, 1 connection or reply failed, 2 bad usage, 130 Ctrl+C)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sweep"]:  # kaito-chat sweep …: prompts × settings into a file
+        from .sweep_cli import main as sweep_main
+
+        return sweep_main(argv[1:])
     args = parse_args(argv)
     try:
         sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]  # a model's emoji must not crash us

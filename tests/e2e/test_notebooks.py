@@ -123,3 +123,20 @@ def test_attachments_notebook_sends_its_figure_and_table(model_server: FakeOpenA
     assert table.startswith("Attached table sales (4 rows × 2 columns)") and "| east" in table
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
     assert "the model takes images: True" in printed
+
+
+SWEEP = Path(__file__).resolve().parents[2] / "notebooks" / "sweep.ipynb"
+
+
+def test_sweep_notebook_runs_its_grid(model_server: FakeOpenAI, tmp_path: Path) -> None:
+    """The shipped sweep notebook, executed by nbclient: 4 prompts × 2 temperatures × 2 system prompts × 2 samples."""
+    from nbclient import NotebookClient
+
+    model_server.reset()
+    nb = nbformat.read(SWEEP, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        f"import os; os.environ['KAITO_WIDGET_BASE_URL'] = {model_server.base_url!r}"))
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
+    assert "32 rows; tiny-chat ['temperature', 'system_prompt']" in printed
+    assert len(model_server.chat_requests) == 32 and (tmp_path / "sweep-results.csv").exists()

@@ -118,6 +118,7 @@ class Reply:
     reasoning_tokens: list[str] | None = None  # explicit chunks; default: split_tokens(reasoning)
     reasoning_as: str = "reasoning_content"  # one of REASONING_SHAPES
     tool_calls: list[ToolCall] | None = None  # calls streamed after the text; finish_reason becomes "tool_calls"
+    headers: dict[str, str] = field(default_factory=dict)  # of an error answer, e.g. {"Retry-After": "1"}
 
     def frames(self, tokens: list[str]) -> list[tuple[str, Any]]:
         """(delta field, value) per generated chunk: thinking first, then the answer ``tokens``, then tool calls."""
@@ -268,11 +269,13 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     # -- helpers -------------------------------------------------------------------------------------------
-    def _send_json(self, status: int, payload: Any) -> None:
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
@@ -286,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
         else:
-            self._send_json(reply.status, body)
+            self._send_json(reply.status, body, reply.headers)
 
     def _frame(self, payload: Any) -> None:
         data = payload if isinstance(payload, str) else json.dumps(payload)

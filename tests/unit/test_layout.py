@@ -22,8 +22,9 @@ BELOW = {
     "attachments": set(),
     "chat": {"transport", "cluster", "tools", "attachments"},
     "rag": {"transport", "cluster"},
-    "notebook": {"chat", "transport", "cluster", "tools", "attachments"},
-    "terminal": {"chat", "transport", "cluster", "tools", "attachments"},
+    "notebook": {"chat", "transport", "cluster", "tools", "attachments", "sweeps"},
+    "terminal": {"chat", "transport", "cluster", "tools", "attachments", "sweeps"},
+    "sweeps": {"chat", "transport", "cluster", "attachments"},
 }
 MAX_LINES = 450
 MAX_TOP_MODULES = 8

@@ -8,6 +8,7 @@
 
 export const SAVE_EVENT = "kaito-widget:save-transcript";
 export const LOAD_EVENT = "kaito-widget:load-transcript";
+export const INTERRUPT_EVENT = "kaito-widget:interrupt-kernel";
 export const METADATA_KEY = "kaito_widget";
 /** The output mime type naming the chat an output shows ({"chat_id": ...}); see plugin.ts. */
 export const CHAT_MIME = "application/vnd.kaito-widget.chat+json";
@@ -36,4 +37,15 @@ export function loadTranscript(from: Element, chatId: string): unknown | null | 
   const detail: LoadDetail = { chatId };
   from.dispatchEvent(new CustomEvent(LOAD_EVENT, { detail, bubbles: true, composed: true }));
   return detail.available ? detail.transcript : null;
+}
+
+export interface InterruptDetail {
+  sent?: boolean; // set by the extension
+}
+
+/** Ask the notebook holding ``from`` to interrupt its kernel (a sweep's Stop); false if no extension could. */
+export function interruptKernel(from: Element): boolean {
+  const detail: InterruptDetail = {};
+  from.dispatchEvent(new CustomEvent(INTERRUPT_EVENT, { detail, bubbles: true, composed: true }));
+  return detail.sent === true;
 }

@@ -6,7 +6,9 @@
  * JupyterLab's loader expects. It imports nothing from @jupyterlab: the application object passed to activate()
  * gives all it needs (the main-area widgets and their document models), so no shared package has to match.
  */
-import { CHAT_MIME, LOAD_EVENT, METADATA_KEY, SAVE_EVENT, type LoadDetail, type SaveDetail } from "./bridge";
+import {
+  CHAT_MIME, INTERRUPT_EVENT, LOAD_EVENT, METADATA_KEY, SAVE_EVENT, type InterruptDetail, type LoadDetail, type SaveDetail,
+} from "./bridge";
 import { readerText } from "./readertext";
 import { savedTranscriptView } from "./saved";
 
@@ -38,6 +40,7 @@ interface SignalLike<T> {
 interface PanelLike {
   node: HTMLElement;
   context?: { model?: NotebookModelLike; saveState?: SignalLike<string> };
+  sessionContext?: { session?: { kernel?: { interrupt(): Promise<void> } | null } | null };
 }
 
 interface MimeModelLike {
@@ -180,6 +183,20 @@ function activate(app: AppLike): void {
     const base = isRecord(meta) ? meta : {};
     model.setMetadata(METADATA_KEY, { ...base, chats: { ...chatsOf(model), [detail.chatId]: detail.transcript } });
     detail.saved = true;
+  });
+  // A sweep's Stop: its cell blocks the kernel, so only an interrupt (the toolbar's ■) can reach it.
+  document.addEventListener(INTERRUPT_EVENT, (event) => {
+    const detail = (event as CustomEvent<InterruptDetail>).detail;
+    const target = event.target;
+    if (!detail || !(target instanceof Node)) return;
+    for (const widget of app.shell.widgets("main")) {
+      const kernel = widget.sessionContext?.session?.kernel;
+      if (widget.node.contains(target) && kernel) {
+        void kernel.interrupt();
+        detail.sent = true;
+        return;
+      }
+    }
   });
   document.addEventListener(LOAD_EVENT, (event) => {
     const detail = (event as CustomEvent<LoadDetail>).detail;

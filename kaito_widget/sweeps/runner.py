@@ -4,14 +4,15 @@ the streams in flight and marks every unfinished row ``cancelled``."""
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from ..transport import api_modes, ragengine
+from ..transport import api_modes, lean_chat, ragengine
 from ..transport import stream_parts as S
 from ..transport.endpoint import Endpoint, error_text
 from .grid import Case
@@ -61,30 +62,44 @@ class Sweeper:
         """Run every case (``on_row`` after each, from the calling thread); returns row → result. A
         KeyboardInterrupt (Ctrl-C, the kernel's interrupt) stops the sweep and returns what finished."""
         results: dict[int, RowResult] = {}
+        finished: queue.SimpleQueue[tuple[Case, RowResult]] = queue.SimpleQueue()  # O(1) per row, however many
+
+        def work(case: Case) -> None:
+            try:
+                result = self._row(case)
+            except BaseException as exc:  # a bug must not lose the row: it becomes the row's error
+                result = RowResult(error=f"{type(exc).__name__}: {exc}")
+            finished.put((case, result))
+
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="kaito-sweep")
-        pending: dict[Future[RowResult], Case] = {pool.submit(self._row, case): case for case in cases}
+        futures = [pool.submit(work, case) for case in cases]
         try:
-            while pending and not self.stopping.is_set():
-                done, _ = wait(list(pending), timeout=0.1, return_when=FIRST_COMPLETED)  # Ctrl-C gets through
-                for future in done:
-                    case = pending.pop(future)
-                    results[case.row] = future.result()
-                    on_row(case, results[case.row])
+            while len(results) < len(cases) and not self.stopping.is_set():
+                item = _next(finished)  # within 0.1 s, so Ctrl-C gets through at once
+                if item is not None:
+                    results[item[0].row] = item[1]
+                    on_row(*item)
         except KeyboardInterrupt:
             pass
         finally:
-            if pending:
+            if len(results) < len(cases):
                 self.stop()
-                for future in pending:
+                for future in futures:
                     future.cancel()
-                wait(list(pending), timeout=2.0)  # the streams were closed: the workers end at once
-                for future, case in pending.items():
-                    result = future.result() if future.done() and not future.cancelled() else RowResult(
-                        error=CANCELLED)
-                    if result.error is None and self.stopping.is_set() and result.finish_reason is None:
+                wait(futures, timeout=2.0)  # the streams were closed: the workers end at once
+                while True:
+                    try:
+                        case, result = finished.get_nowait()
+                    except queue.Empty:
+                        break
+                    if result.error is None and result.finish_reason is None:
                         result.error = CANCELLED
                     results[case.row] = result
                     on_row(case, result)
+                for case in cases:
+                    if case.row not in results:
+                        results[case.row] = RowResult(error=CANCELLED)
+                        on_row(case, results[case.row])
             pool.shutdown(wait=False, cancel_futures=True)
         return results
 
@@ -125,8 +140,12 @@ class Sweeper:
 
         index = setting.get("index")
         try:
-            parts = (ragengine.rag_chat(self.endpoint, req, index, on_stream) if index
-                     else api_modes.chat(self.client, req, on_stream))
+            if index:
+                parts = ragengine.rag_chat(self.endpoint, req, index, on_stream)
+            elif self.endpoint.api_mode == "chat":  # the lean path: the SDK's typed objects cost a sweep most
+                parts = lean_chat.stream_chat(self.endpoint, req, on_stream)
+            else:
+                parts = api_modes.chat(self.client, req, on_stream)
             splitter = S.ThinkSplitter()
             for raw in parts:
                 for part in splitter.feed(raw):
@@ -149,7 +168,7 @@ class Sweeper:
             if self.stopping.is_set():
                 out.error = CANCELLED
             else:
-                out.error = str(exc) if not isinstance(exc, openai.APIError) else error_text(exc)
+                out.error = error_text(exc) if isinstance(exc, openai.APIError) else _plain_error(exc)
                 retry = _retry_after(exc)
                 if retry is not None:
                     out.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -171,13 +190,30 @@ class Sweeper:
         return out, None
 
 
+def _next(finished: queue.SimpleQueue) -> tuple[Case, RowResult] | None:
+    # Not a `continue` inside `except queue.Empty:` in the loop: written so, a KeyboardInterrupt arriving on that
+    # jump escaped the enclosing `except KeyboardInterrupt` here (CPython 3.11).
+    try:
+        return finished.get(timeout=0.1)
+    except queue.Empty:
+        return None
+
+
+def _plain_error(exc: BaseException) -> str:
+    """A transport error (no SDK exception) in words: the server's, or what happened to the connection."""
+    if isinstance(exc, lean_chat.ServerError) or not str(exc):
+        return str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _retry_after(exc: BaseException) -> float | None:
     """Seconds to wait before trying again for a 429 or 503 (0: use the backoff), None for any other error."""
     status = getattr(exc, "status_code", None)
     if status not in (429, 503):
         return None
     response = getattr(exc, "response", None)
-    header = response.headers.get("retry-after") if response is not None else None
+    header = getattr(exc, "retry_after", None) or (response.headers.get("retry-after") if response is not None
+                                                   else None)
     try:
         return max(0.0, float(header)) if header else 0.0
     except ValueError:  # an HTTP date: use the backoff

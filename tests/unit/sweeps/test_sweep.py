@@ -151,3 +151,11 @@ def test_compare_sweep_runs_every_panes_settings(fake: FakeOpenAI) -> None:
     assert {b["max_tokens"] for b in fake.chat_requests} == {32}
     assert all(p.messages == [] for p in cw.panes)  # the panes' conversations are untouched
     cw.close()
+
+
+def test_a_reply_that_breaks_mid_stream_keeps_its_text_and_says_why(fake: FakeOpenAI) -> None:
+    fake.route = lambda body: (Reply(tokens=["half ", "an ", "answer"], error_frame_after=2)
+                               if body["messages"][-1]["content"] == "break" else Reply("whole"))
+    df = sweep(["break", "fine"], base_url=fake.base_url, progress=False)
+    assert df["reply"].iloc[0] == "half an " and "the model crashed mid-stream" in df["error"].iloc[0]
+    assert df["reply"].iloc[1] == "whole" and df["error"].iloc[1] is None

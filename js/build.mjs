@@ -3,17 +3,17 @@
 // - ../kaito_widget/labextension/: the prebuilt JupyterLab/Notebook 7 extension that keeps transcripts in the
 //   notebook (a module-federation container JupyterLab's loader picks up from share/jupyter/labextensions).
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { gzipSync } from "node:zlib";
 
 import * as esbuild from "esbuild";
 
 const common = { bundle: true, target: "es2020", minify: true, legalComments: "none", logLevel: "info" };
 
-// KaTeX's fonts go inside widget.css as data: URLs. anywidget injects the stylesheet into the page as text
-// (_css), so a relative font URL would resolve against the notebook's page and fail, and nothing may come from a
-// CDN. Every browser JupyterLab supports reads woff2, so the .woff and .ttf fallbacks are dropped from the
-// @font-face rules rather than inlined (they would triple the size).
+// KaTeX's fonts: woff2 only (every browser JupyterLab supports reads it), so the .woff and .ttf fallbacks are
+// dropped from the @font-face rules. In widget.css they are data: URLs (that stylesheet reaches a page as text);
+// in the lab extension's copy they are files next to it. Nothing comes from a CDN.
 const katexFonts = {
   name: "katex-fonts",
   setup(build) {
@@ -25,6 +25,8 @@ const katexFonts = {
   },
 };
 
+// The whole chat frontend as one ES module: widget.{js,css} in the Python package (fonts inline: the kernel sends
+// both as they are to a page without the lab extension, see js/src/loader.ts).
 await esbuild.build({
   ...common,
   entryPoints: { widget: "src/index.ts" },
@@ -33,30 +35,41 @@ await esbuild.build({
   loader: { ".woff2": "dataurl" },
   plugins: [katexFonts],
 });
-const widgetCss = readFileSync("../kaito_widget/static/widget.css", "utf8");
 
-// The saved-transcript view renders replies with the same renderer, math included, so it injects the whole
-// built stylesheet (KaTeX's with its fonts, then ours) where the source imports ../styles.css.
-const builtStyles = {
-  name: "built-styles",
-  setup(build) {
-    build.onLoad({ filter: /[\/]src[\/]styles\.css$/ }, () => ({ contents: widgetCss, loader: "text" }));
-  },
-};
+// What every output carries as _esm: the loader alone.
+await esbuild.build({ ...common, entryPoints: { loader: "src/loader.ts" }, outdir: "../kaito_widget/static", format: "esm" });
 
+// The same frontend as static files of the lab extension (served by Jupyter, cached by the browser), with
+// KaTeX's fonts as files next to its stylesheet, loaded on first use.
+const out = "../kaito_widget/labextension";
+rmSync(out, { recursive: true, force: true });
+mkdirSync(`${out}/static`, { recursive: true });
+const appBuild = await esbuild.build({
+  ...common,
+  entryPoints: { app: "src/index.ts" },
+  entryNames: "[name].[hash]",
+  assetNames: "fonts/[name].[hash]",
+  outdir: `${out}/static`,
+  format: "esm",
+  loader: { ".woff2": "file" },
+  plugins: [katexFonts],
+  metafile: true,
+});
+const appOutputs = Object.keys(appBuild.metafile.outputs).map((p) => p.split("/static/")[1]);
+const appFile = appOutputs.find((f) => /^app\.[^/]+\.js$/.test(f));
+const appCss = appOutputs.find((f) => /^app\.[^/]+\.css$/.test(f));
+
+// The extension itself: eager, small (the transcript bridge and the reader text; the saved-transcript view comes
+// from the frontend above when one is shown).
 const lab = await esbuild.build({
   ...common,
   entryPoints: ["src/lab/plugin.ts"],
   format: "iife",
-  loader: { ".css": "text" }, // the saved-transcript view injects the chat's stylesheet itself
-  plugins: [builtStyles],
+  define: { APP_FILE: JSON.stringify(appFile), APP_CSS: JSON.stringify(appCss) },
   write: false,
 });
 const code = lab.outputFiles[0].text;
 const hash = createHash("sha256").update(code).digest("hex").slice(0, 20); // a new name when the code changes
-const out = "../kaito_widget/labextension";
-rmSync(out, { recursive: true, force: true });
-mkdirSync(`${out}/static`, { recursive: true });
 writeFileSync(`${out}/static/remoteEntry.${hash}.js`, code);
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
 writeFileSync(
@@ -72,4 +85,22 @@ writeFileSync(
     2,
   ),
 );
-console.log(`  ${out}/static/remoteEntry.${hash}.js  ${(code.length / 1024).toFixed(1)}kb`);
+
+// The bundle report: every output, raw and gzipped; the eager parts (on every JupyterLab page: the extension; in
+// every output: the loader) must stay within bundle-budget.json.
+const files = [
+  ...["widget.js", "widget.css", "loader.js"].map((f) => join("../kaito_widget/static", f)),
+  ...readdirSync(`${out}/static`).filter((f) => !f.startsWith("fonts")).map((f) => join(`${out}/static`, f)),
+];
+const fonts = readdirSync(`${out}/static/fonts`).reduce((n, f) => n + statSync(join(`${out}/static/fonts`, f)).size, 0);
+console.log("\nbundle report (raw / gzip):");
+for (const f of files) {
+  const data = readFileSync(f);
+  console.log(`  ${f.replace("../kaito_widget/", "").padEnd(52)} ${(data.length / 1024).toFixed(1).padStart(7)} kB ${(gzipSync(data).length / 1024).toFixed(1).padStart(7)} kB`);
+}
+console.log(`  ${"labextension/static/fonts/ (KaTeX, woff2, on first use)".padEnd(52)} ${(fonts / 1024).toFixed(1).padStart(7)} kB`);
+const budget = JSON.parse(readFileSync("bundle-budget.json", "utf8"));
+const eager = { remoteEntry: code.length, loader: statSync("../kaito_widget/static/loader.js").size };
+const over = Object.entries(eager).filter(([name, size]) => size > budget[name]);
+for (const [name, size] of over) console.error(`bundle budget: ${name} is ${size} bytes, over its ${budget[name]} (js/bundle-budget.json)`);
+if (over.length) process.exit(1);

@@ -8,6 +8,9 @@ import type { CompareState, WidgetModel } from "./protocol";
 import { SweepView } from "./sweep";
 import { ChatView } from "./view";
 
+// The saved-transcript view the lab extension shows where a chat's widget is gone: it loads this module on first use.
+export { savedTranscriptView } from "./lab/saved";
+
 export default {
   render({ model, el }: { model: WidgetModel & WidgetModel<CompareState>; el: HTMLElement }) {
     const kind = model.get("kind") as string;

@@ -54,6 +54,8 @@ const notebookExtensions: any[] = [];
 beforeAll(async () => {
   await import("../src/lab/plugin"); // registers the federated container, as JupyterLab's loader would load it
   const container = (window as any)._JUPYTERLAB["kaito-widget"];
+  // where the served frontend would be: here, its source (JupyterLab serves the built file next to the extension)
+  container.appUrl = `${(globalThis as any).process.cwd()}/src/index.ts`;
   await container.init({});
   const factory = await container.get("./extension");
   const plugin = factory().default;

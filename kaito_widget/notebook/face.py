@@ -13,32 +13,20 @@ import anywidget
 import traitlets
 
 from ..chat import transcript as T
+from ..frontend import LOADER, answer_frontend_request
 from . import kept_images
 from .uploads import page_uploads
 
-STATIC = Path(__file__).parent.parent / "static"
 # The output mime type naming the chat an output shows; js/src/lab/bridge.ts reads it.
 CHAT_MIME = "application/vnd.kaito-widget.chat+json"
-
-# Shown instead of the chat when the package was installed without its built frontend (e.g. a bare source tree).
-_MISSING_FRONTEND_ESM = """
-export default { render({ el }) {
-  el.textContent = "kaito-widget's frontend is not built. Reinstall with `pip install .` from a source checkout " +
-    "(it needs Node.js and npm to build js/), or install a released wheel.";
-} };
-"""
-
-
-def _static(name: str, fallback: str) -> Path | str:
-    path = STATIC / name
-    return path if path.exists() else fallback
 
 
 class NotebookFace(anywidget.AnyWidget):
     """Base of the notebook faces. Subclasses give ``kind`` and implement the transcript hooks below."""
 
-    _esm = _static("widget.js", _MISSING_FRONTEND_ESM)
-    _css = _static("widget.css", "")
+    # Every output carries the small loader only; the frontend comes once per page (kaito_widget/frontend.py).
+    _esm = LOADER
+    _css = ""
 
     kind = traitlets.Unicode("chat", help="Which view the frontend draws: chat | compare").tag(sync=True)
     closed = traitlets.Bool(False).tag(sync=True)
@@ -128,7 +116,9 @@ class NotebookFace(anywidget.AnyWidget):
 
     def _face_message(self, kind: Any, content: dict[str, Any]) -> bool:
         """Handle the browser messages every face understands; False if ``kind`` is not one of them."""
-        if kind == "restore":
+        if kind == "frontend_request":
+            answer_frontend_request(self, super().send)
+        elif kind == "restore":
             self._restore(content.get("transcript"))
         elif kind == "persist_unavailable":
             self._persist_unavailable()

@@ -57,7 +57,8 @@ def run_grid(grid: Grid, target: Target, *, concurrency: int, progress: bool) ->
     try:
         sweeper.run(grid.cases, on_row)
     finally:
-        client.close()  # the one HTTP client the sweep shared
+        client.close()  # the HTTP clients the sweep shared
+        endpoint.close_plain()
     samples = max((c.sample for c in grid.cases), default=0) + 1
     attrs = {"model": default_model, "fixed": dict(grid.fixed), "swept": list(grid.swept), "samples": samples,
              "concurrency": concurrency, "started": started.isoformat(timespec="seconds"),

@@ -12,15 +12,12 @@ import base64
 import io
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
 
-STATIC = Path(__file__).parent.parent / "static"  # the same bundle as the chat's (js/src/sweep.ts draws this)
-_NOT_BUILT = ("export default { render({ el }) { el.textContent = \"kaito-widget's frontend is not built: reinstall "
-              "with pip install . (it needs Node.js) or install a released wheel.\"; } };")
+from ..frontend import LOADER, answer_frontend_request
 
 MAX_SHOWN = 200  # rows shown in the live table (the DataFrame holds them all)
 UPDATE_EVERY_S = 0.25
@@ -28,8 +25,8 @@ CELL_CHARS = 160
 
 
 class SweepView(anywidget.AnyWidget):
-    _esm = STATIC / "widget.js" if (STATIC / "widget.js").exists() else _NOT_BUILT
-    _css = STATIC / "widget.css" if (STATIC / "widget.css").exists() else ""
+    _esm = LOADER  # the chat's frontend, loaded once per page (kaito_widget/frontend.py); js/src/sweep.ts draws this
+    _css = ""
 
     kind = traitlets.Unicode("sweep").tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)
@@ -53,6 +50,8 @@ class SweepView(anywidget.AnyWidget):
         view._records: list[tuple[int, dict[str, Any]]] = []
         view._started = time.monotonic()
         view._last = 0.0
+        view.on_msg(lambda _w, content, _b: answer_frontend_request(view, view.send)
+                    if isinstance(content, dict) and content.get("type") == "frontend_request" else None)
         display(view)
         return view
 

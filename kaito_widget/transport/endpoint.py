@@ -71,6 +71,12 @@ class Endpoint:
             self._plain = httpx2.Client(timeout=default_timeout())
         return self._plain
 
+    def close_plain(self) -> None:
+        """Close the client plain_http() made for this endpoint (never the cluster's, which others share)."""
+        if self._plain is not None:
+            self._plain.close()
+            self._plain = None
+
     def fresh_http(self) -> httpx2.Client:
         """A new HTTP client (the caller closes it), with the cluster's credentials where the endpoint has them:
         a RAG reply gets a connection of its own, so that Stop can cut it (ragengine.CancellableRequest)."""

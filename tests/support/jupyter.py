@@ -37,7 +37,8 @@ CHROMIUM_ARGS = [
 class JupyterServer:
     """JupyterLab (which also serves Notebook 7) on 127.0.0.1, isolated from the user's config."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, extension: bool = True) -> None:
+        self.extension = extension  # False: JupyterLab with kaito-widget's lab extension disabled
         self.home = Path(tempfile.mkdtemp(prefix="kaito-jupyter-"))
         self.root = root or self.home / "notebooks"
         self.root.mkdir(parents=True, exist_ok=True)
@@ -68,7 +69,11 @@ class JupyterServer:
         # environment's share/jupyter: put this checkout's built extension there, so the browser tests run this
         # code rather than the copy installed in the environment (the same code on a fresh install).
         built = Path(__file__).resolve().parents[2] / "kaito_widget" / "labextension"
-        if (built / "package.json").exists():
+        if not self.extension:  # as a frontend without it (VS Code, Colab…) would be, for the widget's own path
+            labconfig = self.home / "config" / "labconfig"
+            labconfig.mkdir(parents=True, exist_ok=True)
+            (labconfig / "page_config.json").write_text(json.dumps({"disabledExtensions": {"kaito-widget": True}}))
+        elif (built / "package.json").exists():
             shutil.copytree(built, self.home / "data" / "prefix" / "share" / "jupyter" / "labextensions" / "kaito-widget")
         # No "would you like news?" toast over the page, and no update checks (there is no internet anyway).
         settings = self.home / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
@@ -118,8 +123,8 @@ class JupyterServer:
 
 
 @contextmanager
-def jupyter_server() -> Iterator[JupyterServer]:
-    server = JupyterServer().start()
+def jupyter_server(extension: bool = True) -> Iterator[JupyterServer]:
+    server = JupyterServer(extension=extension).start()
     try:
         yield server
     finally:

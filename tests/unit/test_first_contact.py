@@ -3,6 +3,7 @@ behave like chats, ``wait_ready``, and set-up scripts that never install into th
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -71,6 +72,7 @@ def test_sloppy_servers_leave_no_warning_or_log_in_the_output(fake: FakeOpenAI, 
                                                              capfd: pytest.CaptureFixture[str]) -> None:
     fake.model_entry_quirks = quirks
     fake.script(Reply(tokens=["Hello", " there"]))
+    gc.collect()  # what earlier tests left for the garbage collector is theirs, not this chat's
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         chat = ChatWidget(base_url=fake.base_url)

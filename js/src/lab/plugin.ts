@@ -10,7 +10,39 @@ import {
   CHAT_MIME, INTERRUPT_EVENT, LOAD_EVENT, METADATA_KEY, SAVE_EVENT, type InterruptDetail, type LoadDetail, type SaveDetail,
 } from "./bridge";
 import { readerText } from "./readertext";
-import { savedTranscriptView } from "./saved";
+
+// This extension is small and loads with every page; the chat's frontend (renderer, KaTeX, highlight.js, their
+// stylesheet and fonts) sits next to it as static files and loads on first use: by a chat's output (js/src/loader.ts,
+// told where by the registry entry below) or by a saved transcript shown here. build.mjs names the files.
+declare const APP_FILE: string;
+declare const APP_CSS: string;
+const SCRIPT = (document.currentScript as HTMLScriptElement | null)?.src ?? "";
+const BASE = SCRIPT ? SCRIPT.slice(0, SCRIPT.lastIndexOf("/") + 1) : "";
+const APP_URL = BASE && new URL(APP_FILE, BASE).href;
+const APP_CSS_URL = BASE && new URL(APP_CSS, BASE).href;
+
+interface AppModule {
+  savedTranscriptView(transcript: unknown, plainText: string): HTMLElement;
+}
+
+let app: Promise<AppModule> | null = null;
+
+/** The chat's frontend, with its stylesheet in the page, loaded once (from where the registry entry says). */
+function loadApp(): Promise<AppModule> {
+  if (!app) {
+    const entry = (window as any)._JUPYTERLAB?.["kaito-widget"] ?? {};
+    const css: string = entry.appCss ?? "";
+    if (css && !document.querySelector(`link[data-kaito-widget="${css}"]`)) {
+      const link = document.createElement("link");
+      link.rel = "stylesheet";
+      link.href = css;
+      link.dataset.kaitoWidget = css;
+      document.head.append(link);
+    }
+    app = import(/* @vite-ignore */ entry.appUrl) as Promise<AppModule>;
+  }
+  return app;
+}
 
 const WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json";
 // ipywidgets' renderer writes this when the output's widget model does not exist (any more).
@@ -125,7 +157,16 @@ function chatRendererFactory(rendermime: RenderMimeLike, notebook: NotebookModel
         const chat = model.data[CHAT_MIME] as { chat_id?: unknown } | undefined;
         const chatId = typeof chat?.chat_id === "string" ? chat.chat_id : "";
         const saved = notebook && chatId ? chatsOf(notebook)[chatId] : undefined;
-        renderer.node.replaceChildren(savedTranscriptView(saved, plainText(model.data["text/plain"])));
+        const text = plainText(model.data["text/plain"]);
+        const waiting = document.createElement("pre");
+        waiting.textContent = text; // the reader text at once; the rendered transcript as soon as it loaded
+        renderer.node.replaceChildren(waiting);
+        try {
+          const { savedTranscriptView } = await loadApp();
+          renderer.node.replaceChildren(savedTranscriptView(saved, text));
+        } catch (e) {
+          console.error("kaito-widget: could not load the saved-transcript view", e);
+        }
       };
       return renderer;
     },
@@ -216,6 +257,8 @@ const plugin = {
 
 const registry = ((window as any)._JUPYTERLAB = (window as any)._JUPYTERLAB || {});
 registry["kaito-widget"] = {
+  appUrl: APP_URL, // where js/src/loader.ts finds the chat's frontend
+  appCss: APP_CSS_URL,
   init: async () => undefined, // nothing shared to initialise
   get: async (module: string) => {
     if (module !== "./extension") throw new Error(`kaito-widget has no federated module ${module}`);

@@ -11,11 +11,9 @@ import { buildNewestFirst } from "../idle";
 import { messageElement } from "../messages";
 import { h } from "../dom";
 import type { ChatMessage, ReplyStats } from "../protocol";
-import styles from "../styles.css";
 
 const MAX_MESSAGES = 2000;
 const MAX_MESSAGE_CHARS = 200_000;
-const STYLE_ID = "kaito-widget-saved-styles";
 const OPENING = { atOnce: 4, syncMs: 4 }; // built at once per saved transcript; the rest in idle slices
 
 function text(value: unknown): string | null {
@@ -68,17 +66,12 @@ export function savedMessages(transcript: unknown): { messages: ChatMessage[]; d
   return { messages, dropped };
 }
 
-function ensureStyles(): void {
-  if (document.getElementById(STYLE_ID)) return;
-  document.head.append(h("style", { id: STYLE_ID }, styles));
-}
 
 /**
  * A read-only chat showing ``transcript`` (from the notebook's metadata), or, when the notebook holds none for
  * this chat, the plain-text transcript the output carries.
  */
 export function savedTranscriptView(transcript: unknown, plainText: string): HTMLElement {
-  ensureStyles();
   const { messages, dropped } = savedMessages(transcript);
   const meta = (typeof transcript === "object" && transcript !== null ? transcript : {}) as Record<string, unknown>;
   const model = text(meta.model);

@@ -107,10 +107,11 @@ def test_a_big_image_is_kept_in_the_notebook_as_a_thumbnail_and_a_restore_says_t
 
 
 def test_the_notebook_keeps_a_few_megabytes_of_images_then_thumbnails(fake: FakeOpenAI, monkeypatch) -> None:
-    monkeypatch.setattr(kept_images, "PER_NOTEBOOK", 3 * len(base64.b64encode(png(64, 64, noise=True))) + 10)
+    images = [png(64, 64, noise=True) for _ in range(4)]  # noise: each its own size
+    monkeypatch.setattr(kept_images, "PER_NOTEBOOK", sum(len(base64.b64encode(d)) for d in images[:3]) + 10)
     w, rec = make(fake)
-    for i in range(4):
-        w.ask(f"image {i}", attach=[(f"img{i}.png", png(64, 64, noise=True))], timeout=10)
+    for i, data in enumerate(images):
+        w.ask(f"image {i}", attach=[(f"img{i}.png", data)], timeout=10)
     held = [m["attachments"][0] for m in rec.conversation() if m["role"] == "user"]
     assert ["data" in a for a in held] == [True, True, True, False]
     assert "holds" in held[3]["omitted"]

@@ -162,6 +162,7 @@ export class CompareView extends BaseView {
   private clearBtn: HTMLButtonElement;
   private exportBtn: HTMLButtonElement;
   private diffBtn: HTMLButtonElement;
+  private diffed = new WeakMap<Element, string>(); // reply → the texts its marks were made for ("" none)
   private undoRow: HTMLElement | null = null;
 
   constructor(model: WidgetModel<CompareState>, host: HTMLElement) {
@@ -305,34 +306,40 @@ export class CompareView extends BaseView {
 
   /**
    * With "Differences" on, mark in each pane's replies the words the first pane's reply to the same prompt does not
-   * have, and say so when a reply is identical.
+   * have, and say so when a reply is identical. Only a turn whose two texts changed since it was marked is diffed
+   * again (a new turn, a regenerated reply); the others keep their marks.
    */
   private renderDiff(): void {
     const on = this.diffBtn.getAttribute("aria-pressed") === "true";
     if (!on && !this.marked) return; // nothing to clear: no walk over every reply of a long comparison
     this.marked = on;
     const panes = [...this.panes.values()];
-    for (const pane of panes) {
-      for (const reply of pane.replies()) {
-        clearMarks(reply.querySelector<HTMLElement>(".kaito-content")!);
-        reply.querySelector(".kaito-same")?.remove();
-      }
-    }
-    if (this.diffBtn.getAttribute("aria-pressed") !== "true" || panes.length < 2) return;
     const [reference, ...others] = panes;
-    const referenceReplies = reference.replies();
-    for (const pane of others) {
+    const referenceReplies = reference?.replies() ?? [];
+    for (const pane of on && panes.length >= 2 ? others : panes) {
       pane.replies().forEach((reply, turn) => {
-        const against = referenceReplies[turn]?.querySelector<HTMLElement>(".kaito-content");
-        if (!against) return;
         const content = reply.querySelector<HTMLElement>(".kaito-content")!;
-        const [theirs, ours] = [against.textContent ?? "", content.textContent ?? ""];
+        const against = on ? referenceReplies[turn]?.querySelector<HTMLElement>(".kaito-content") : null;
+        const [theirs, ours] = [against?.textContent ?? "", content.textContent ?? ""];
+        const key = against ? `${reference.label}\u0000${theirs}\u0000${ours}` : "";
+        if (this.diffed.get(reply) === key) return; // this turn is marked for these texts already
+        clearMarks(content);
+        reply.querySelector(".kaito-same")?.remove();
+        this.diffed.set(reply, key);
+        if (!against) return;
         if (theirs === ours) {
           reply.querySelector(".kaito-meta")?.prepend(h("span", { class: "kaito-same" }, `same as ${reference.label}`));
         } else {
           markRanges(content, changedRanges(theirs, ours)); // nothing to mark when words were only left out
         }
       });
+    }
+    if (!on || panes.length < 2) return;
+    for (const reply of reference.replies()) { // the reference pane itself carries no marks
+      if (this.diffed.get(reply)) {
+        clearMarks(reply.querySelector<HTMLElement>(".kaito-content")!);
+        this.diffed.set(reply, "");
+      }
     }
   }
 

@@ -195,7 +195,14 @@ describe("where replies diverge", () => {
     expect([...pane(1).querySelectorAll("mark.kaito-diff")].map((m) => m.textContent!.trim())).toEqual(["green"]);
     expect(pane(0).querySelector("mark")).toBeNull();
     expect(pane(2).querySelector(".kaito-same")!.textContent).toBe("same as temperature=0.2");
-    model.pane(1, { messages: [user("q"), reply("The sky is blue")] }); // regenerated: recomputed
+    const mark = pane(1).querySelector("mark.kaito-diff")!;
+    // a second turn: only it is diffed; the first turn's marks are the very same elements
+    model.pane(0, { messages: [user("q"), reply("The sky is blue"), user("q2"), reply("Grass is green")] });
+    model.pane(1, { messages: [user("q"), reply("The sky is green"), user("q2"), reply("Grass is very green")] });
+    model.pane(2, { messages: [user("q"), reply("The sky is blue"), user("q2"), reply("Grass is green")] });
+    expect(mark.isConnected).toBe(true);
+    expect([...pane(1).querySelectorAll("mark.kaito-diff")].map((m) => m.textContent!.trim())).toEqual(["green", "very"]);
+    model.pane(1, { messages: [user("q"), reply("The sky is blue"), user("q2"), reply("Grass is green")] }); // regenerated
     expect(pane(1).querySelector("mark")).toBeNull();
     toggle.click();
     expect(root.querySelector("mark, .kaito-same")).toBeNull();

@@ -100,11 +100,23 @@ def build_tokenizer(texts: list[str] | None = None, extra_special_tokens: tuple[
     return tokenizer
 
 
+def hub_snapshot(hf_home: Path, model_id: str, rev: str) -> tuple[Path, Path]:
+    """Where a hub-cache entry for ``model_id`` at revision ``rev`` lives: (its repo folder, its snapshot)."""
+    repo = Path(hf_home) / "hub" / f"models--{model_id.replace('/', '--')}"
+    return repo, repo / "snapshots" / rev
+
+
+def publish_snapshot(repo: Path, snapshot: Path, rev: str, info: dict) -> None:
+    """Point the repo's ``main`` at the snapshot and mark it complete, last: an interrupted build never looks done."""
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text(rev)
+    (snapshot / ".complete").write_text(json.dumps(info))
+
+
 def build_tiny_model(hf_home: Path) -> str:
     """Build (once) the tiny model under ``hf_home/hub`` and return its model id."""
     rev = _recipe_hash()
-    repo = Path(hf_home) / "hub" / f"models--{MODEL_ID.replace('/', '--')}"
-    snapshot = repo / "snapshots" / rev
+    repo, snapshot = hub_snapshot(hf_home, MODEL_ID, rev)
     if (snapshot / ".complete").exists():
         return MODEL_ID
 
@@ -141,9 +153,7 @@ def build_tiny_model(hf_home: Path) -> str:
     snapshot.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(snapshot)
     tokenizer.save_pretrained(snapshot)
-    (repo / "refs").mkdir(exist_ok=True)
-    (repo / "refs" / "main").write_text(rev)
-    (snapshot / ".complete").write_text(json.dumps({"loss": loss.item()}))
+    publish_snapshot(repo, snapshot, rev, {"loss": loss.item()})
     return MODEL_ID
 
 

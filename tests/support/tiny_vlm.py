@@ -11,12 +11,11 @@ ends quickly. The tokenizer is the tiny chat model's plus an ``<image>`` special
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 import time
 from pathlib import Path
 
-from tests.support.tiny_model import build_tokenizer
+from tests.support.tiny_model import build_tokenizer, hub_snapshot, publish_snapshot
 
 MODEL_ID = "kaito-test/tiny-vlm"
 RECIPE_VERSION = "1"  # bump to rebuild cached models when the recipe below changes
@@ -49,8 +48,7 @@ def _recipe_hash() -> str:
 def build_tiny_vlm(hf_home: Path) -> str:
     """Build (once) the tiny VLM under ``hf_home/hub`` and return its model id."""
     rev = _recipe_hash()
-    repo = Path(hf_home) / "hub" / f"models--{MODEL_ID.replace('/', '--')}"
-    snapshot = repo / "snapshots" / rev
+    repo, snapshot = hub_snapshot(hf_home, MODEL_ID, rev)
     if (snapshot / ".complete").exists():
         return MODEL_ID
 
@@ -89,10 +87,8 @@ def build_tiny_vlm(hf_home: Path) -> str:
     snapshot.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(snapshot)
     processor.save_pretrained(snapshot)
-    (repo / "refs").mkdir(exist_ok=True)
-    (repo / "refs" / "main").write_text(rev)
     # written last: an interrupted build is never mistaken for a finished one
-    (snapshot / ".complete").write_text(json.dumps({"build_s": round(time.perf_counter() - started, 2)}))
+    publish_snapshot(repo, snapshot, rev, {"build_s": round(time.perf_counter() - started, 2)})
     return MODEL_ID
 
 

@@ -26,7 +26,7 @@ def frontend_files() -> tuple[bytes, bytes]:
     return (STATIC / "widget.js").read_bytes(), (STATIC / "widget.css").read_bytes()
 
 
-def answer_frontend_request(widget: Any, send: Any) -> None:
-    """A view found no extension to load the frontend from: send it (``send(content, buffers)`` of ``widget``)."""
+def answer_frontend_request(send: Any) -> None:
+    """A view found no extension to load the frontend from: send it with ``send(content, buffers)`` (the widget's)."""
     js, css = frontend_files()
     send({"type": "frontend"}, [js, css])

@@ -115,7 +115,7 @@ class ChatWidget(ToolsFace, NotebookFace):
         figures, PIL images, numpy arrays, image bytes or DataFrames to show the model (see the README), checked
         before anything is sent; images are downscaled to ``image_max_px`` (default 1024) on their long side."""
         if isinstance(text, dict):  # ipywidgets' custom-message API (a dict to the views) keeps working
-            super().send(text, buffers)
+            super().send(text, buffers if buffers is not None else attach)  # send(content, buffers) positionally
             return
         if attach is None and text.lstrip().startswith("/"):  # a slash command (loaded when one is typed)
             self._run_command(text)

@@ -122,7 +122,7 @@ class CompareWidget(ToolsFace, NotebookFace):
         """Send ``text`` to every open pane; returns at once while the replies stream. ``attach`` (as for
         ChatWidget.send) shows every pane the same attachments, checked once before any pane sends."""
         if isinstance(text, dict):  # ipywidgets' custom-message API keeps working
-            super().send(text, buffers)
+            super().send(text, buffers if buffers is not None else attach)  # send(content, buffers) positionally
             return
         panes = self._ready_panes()
         attachments = prepare(attach, image_max_px)

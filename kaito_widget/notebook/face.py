@@ -117,7 +117,7 @@ class NotebookFace(anywidget.AnyWidget):
     def _face_message(self, kind: Any, content: dict[str, Any]) -> bool:
         """Handle the browser messages every face understands; False if ``kind`` is not one of them."""
         if kind == "frontend_request":
-            answer_frontend_request(self, super().send)
+            answer_frontend_request(super().send)
         elif kind == "restore":
             self._restore(content.get("transcript"))
         elif kind == "persist_unavailable":

@@ -50,7 +50,7 @@ class SweepView(anywidget.AnyWidget):
         view._records: list[tuple[int, dict[str, Any]]] = []
         view._started = time.monotonic()
         view._last = 0.0
-        view.on_msg(lambda _w, content, _b: answer_frontend_request(view, view.send)
+        view.on_msg(lambda _w, content, _b: answer_frontend_request(view.send)
                     if isinstance(content, dict) and content.get("type") == "frontend_request" else None)
         display(view)
         return view

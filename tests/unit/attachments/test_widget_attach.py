@@ -142,3 +142,15 @@ def test_compare_shows_every_pane_the_same_attachments_or_none(fake: FakeOpenAI)
         rag.send("look", attach=png())
     assert len(fake.chat_requests) == before and all(p.messages == [] for p in rag.panes)
     rag.close()
+
+
+def test_ipywidgets_custom_messages_keep_their_buffers(fake: FakeOpenAI) -> None:
+    """send(content, buffers) with a dict is still ipywidgets' custom message, its buffers passed positionally."""
+    w, _ = make(fake)
+    sent: list = []
+    w.comm.send = lambda data=None, metadata=None, buffers=None: sent.append((data, buffers))
+    w.send({"type": "mine"}, [b"\x00\x01"])
+    [(data, buffers)] = sent
+    assert data["content"] == {"type": "mine"} and [bytes(b) for b in buffers] == [b"\x00\x01"]
+    assert w.messages == []  # not a chat message
+    w.close()

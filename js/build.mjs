@@ -26,10 +26,11 @@ const katexFonts = {
 };
 
 // The whole chat frontend as one ES module: widget.{js,css} in the Python package (fonts inline: the kernel sends
-// both as they are to a page without the lab extension, see js/src/loader.ts).
+// both as they are to a page without the lab extension, see js/src/loader.ts). Without code splitting esbuild puts
+// what the code imports on demand (KaTeX, highlight.js) inside this one file.
 await esbuild.build({
   ...common,
-  entryPoints: { widget: "src/index.ts" },
+  entryPoints: { widget: "src/standalone.ts" },
   outdir: "../kaito_widget/static",
   format: "esm",
   loader: { ".woff2": "dataurl" },
@@ -39,18 +40,21 @@ await esbuild.build({
 // What every output carries as _esm: the loader alone.
 await esbuild.build({ ...common, entryPoints: { loader: "src/loader.ts" }, outdir: "../kaito_widget/static", format: "esm" });
 
-// The same frontend as static files of the lab extension (served by Jupyter, cached by the browser), with
-// KaTeX's fonts as files next to its stylesheet, loaded on first use.
+// The same frontend as static files of the lab extension (served by Jupyter, cached by the browser), split: the
+// chat (app.*.js/css) loads when a chat or a saved transcript is first shown; KaTeX and highlight.js (chunks/) when
+// a reply first needs them, KaTeX with its stylesheet (katex.*.css) and its fonts as files next to it.
 const out = "../kaito_widget/labextension";
 rmSync(out, { recursive: true, force: true });
 mkdirSync(`${out}/static`, { recursive: true });
 const appBuild = await esbuild.build({
   ...common,
-  entryPoints: { app: "src/index.ts" },
+  entryPoints: { app: "src/index.ts", katex: "katex/dist/katex.min.css" },
   entryNames: "[name].[hash]",
+  chunkNames: "chunks/[name].[hash]",
   assetNames: "fonts/[name].[hash]",
   outdir: `${out}/static`,
   format: "esm",
+  splitting: true,
   loader: { ".woff2": "file" },
   plugins: [katexFonts],
   metafile: true,
@@ -58,6 +62,7 @@ const appBuild = await esbuild.build({
 const appOutputs = Object.keys(appBuild.metafile.outputs).map((p) => p.split("/static/")[1]);
 const appFile = appOutputs.find((f) => /^app\.[^/]+\.js$/.test(f));
 const appCss = appOutputs.find((f) => /^app\.[^/]+\.css$/.test(f));
+const katexCss = appOutputs.find((f) => /^katex\.[^/]+\.css$/.test(f));
 
 // The extension itself: eager, small (the transcript bridge and the reader text; the saved-transcript view comes
 // from the frontend above when one is shown).
@@ -65,7 +70,7 @@ const lab = await esbuild.build({
   ...common,
   entryPoints: ["src/lab/plugin.ts"],
   format: "iife",
-  define: { APP_FILE: JSON.stringify(appFile), APP_CSS: JSON.stringify(appCss) },
+  define: { APP_FILE: JSON.stringify(appFile), APP_CSS: JSON.stringify(appCss), KATEX_CSS: JSON.stringify(katexCss) },
   write: false,
 });
 const code = lab.outputFiles[0].text;
@@ -90,7 +95,8 @@ writeFileSync(
 // every output: the loader) must stay within bundle-budget.json.
 const files = [
   ...["widget.js", "widget.css", "loader.js"].map((f) => join("../kaito_widget/static", f)),
-  ...readdirSync(`${out}/static`).filter((f) => !f.startsWith("fonts")).map((f) => join(`${out}/static`, f)),
+  ...readdirSync(`${out}/static`).filter((f) => !["fonts", "chunks"].includes(f)).map((f) => join(`${out}/static`, f)),
+  ...readdirSync(`${out}/static/chunks`).map((f) => join(`${out}/static/chunks`, f)),
 ];
 const fonts = readdirSync(`${out}/static/fonts`).reduce((n, f) => n + statSync(join(`${out}/static/fonts`, f)).size, 0);
 console.log("\nbundle report (raw / gzip):");

@@ -1,6 +1,5 @@
 /** The anywidget entry point: one view per displayed output of a ChatWidget (chat) or CompareWidget (compare). */
-// KaTeX's stylesheet first, so ours can adjust it; build.mjs inlines its fonts (the page fetches nothing).
-import "katex/dist/katex.min.css";
+// KaTeX's stylesheet comes with KaTeX, on first use (katexLoad.ts), or first in standalone.ts's stylesheet.
 import "./styles.css";
 
 import { CompareView } from "./compare";

@@ -17,8 +17,12 @@
  * KaTeX's output is inert by configuration (`trust: false`: no \href, \url, \includegraphics or \html* output)
  * and still goes through the sanitizer (sanitize.ts), which admits only the markup KaTeX produces.
  */
-import katex from "katex";
 import { Tokenizer, type MarkedExtension, type Tokens } from "marked";
+
+import { lazy } from "./lazy";
+
+/** KaTeX, loaded when the first formula is rendered (with its stylesheet, in the lab extension's build). */
+export const tex = lazy(() => import("./katexLoad").then((m) => m.loadKatex()));
 
 // ``trust: false``: commands that would emit links, images, classes, ids or styles render as errors instead.
 // ``maxSize``: \rule{1000em}{1000em} and friends cannot cover the page. ``strict: "ignore"``: no console noise
@@ -37,16 +41,22 @@ function escapeHtml(text: string): string {
 const cache = new Map<string, string>();
 const CACHE_SIZE = 256;
 
-/** TeX → KaTeX HTML (MathML + HTML). Never throws: anything KaTeX cannot render shows as its source. */
-export function renderTex(tex: string, displayMode: boolean): string {
-  const key = (displayMode ? "D" : "I") + tex;
+/** TeX → KaTeX HTML (MathML + HTML). Never throws: anything KaTeX cannot render shows as its source. While KaTeX
+ * is on its way the source is there but hidden (no flash of raw TeX), and the render is marked to be redone. */
+export function renderTex(source: string, displayMode: boolean): string {
+  const katex = tex.get();
+  if (!katex) {
+    const cls = tex.failed ? "katex-error" : `kaito-tex-pending${displayMode ? " kaito-tex-display" : ""}`;
+    return `<span class="${cls}">${escapeHtml(source)}</span>`;
+  }
+  const key = (displayMode ? "D" : "I") + source;
   let html = cache.get(key);
   if (html === undefined) {
     try {
-      html = katex.renderToString(tex, { ...OPTIONS, displayMode });
+      html = katex.renderToString(source, { ...OPTIONS, displayMode });
     } catch (e) {
       // throwOnError: false covers parse errors; this is for the rest (e.g. a stack overflow on absurd nesting).
-      html = `<span class="katex-error" title="${escapeHtml(String(e))}">${escapeHtml(tex)}</span>`;
+      html = `<span class="katex-error" title="${escapeHtml(String(e))}">${escapeHtml(source)}</span>`;
     }
     if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
   }

@@ -7,9 +7,9 @@
  * by the size of the block being written, not by the length of the reply. Only new text is scanned for fences.
  */
 import { Marked, type Tokens } from "marked";
-import hljs from "highlight.js/lib/common";
 
-import { mathExtension } from "./math";
+import { lazy, onArrival, takeMissed } from "./lazy";
+import { mathExtension, tex } from "./math";
 import { sanitizeToFragment } from "./sanitize";
 
 function escapeHtml(text: string): string {
@@ -26,6 +26,14 @@ function escapeRawHtml(html: string): string {
     .join("");
 }
 
+// highlight.js (with its common languages) loads when the first code block with a language is rendered.
+const highlighter = lazy(() => import("highlight.js/lib/common").then((m) => m.default));
+
+/** KaTeX and highlight.js, both loaded (tests; a page that knows it will need them). */
+export function renderersReady(): Promise<void> {
+  return Promise.all([highlighter.ready(), tex.ready()]).then(() => undefined);
+}
+
 const marked = new Marked({
   gfm: true,
   breaks: false,
@@ -33,7 +41,8 @@ const marked = new Marked({
     code({ text, lang }: Tokens.Code): string {
       const language = (lang ?? "").trim().split(/\s+/)[0].toLowerCase();
       let body: string;
-      if (language && hljs.getLanguage(language)) {
+      const hljs = language ? highlighter.get() : null; // null: plain until it arrives, then rendered again
+      if (hljs?.getLanguage(language)) {
         body = hljs.highlight(text, { language, ignoreIllegals: true }).value;
       } else {
         body = escapeHtml(text);
@@ -68,9 +77,11 @@ export function renderFragment(source: string): DocumentFragment {
   return fragment;
 }
 
-/** Render ``source`` into ``el`` once (committed messages). */
+/** Render ``source`` into ``el`` (committed messages, finished blocks): once, or once more when KaTeX or
+ * highlight.js, still loading when it first rendered, arrives. */
 export function renderMarkdown(el: HTMLElement, source: string): void {
   el.replaceChildren(renderFragment(source));
+  if (takeMissed()) onArrival(() => renderMarkdown(el, source));
 }
 
 export async function copyText(text: string): Promise<void> {
@@ -130,6 +141,7 @@ export class MarkdownStream {
   private scanPos = 0; // source[scanPos:] has not been scanned for line structure yet
   private fence: string | null = null; // the open fence marker, if inside a code block
   private blankAt = -1; // start of the line after a blank line, waiting to see what follows
+  private tailWaits = false; // the tail asked to be rendered again when KaTeX or highlight.js arrives
 
   constructor(el: HTMLElement) {
     this.el = el;
@@ -197,7 +209,7 @@ export class MarkdownStream {
     const block = this.source.slice(this.tailStart, end);
     const holder = document.createElement("div");
     holder.className = "kaito-md-block";
-    holder.append(renderFragment(block));
+    renderMarkdown(holder, block); // rendered once (again only if KaTeX or highlight.js was still on its way)
     this.frozen.append(holder);
     this.tailStart = end;
   }
@@ -206,5 +218,12 @@ export class MarkdownStream {
     const tail = this.source.slice(this.tailStart);
     if (tail.trim()) this.live.replaceChildren(renderFragment(tail));
     else this.live.replaceChildren();
+    if (takeMissed() && !this.tailWaits) {
+      this.tailWaits = true;
+      onArrival(() => {
+        this.tailWaits = false;
+        this.renderTail();
+      });
+    }
   }
 }

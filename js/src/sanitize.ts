@@ -21,6 +21,8 @@ const FORBID_TAGS = [
 
 const SAFE_URL = /^(?:https?:|mailto:|#)/i;
 const CLASS_OK = /^(?:hljs[\w-]*|language-[\w+#.-]+)$/;
+// A formula rendered while KaTeX was still loading (math.ts): its source, hidden until it is rendered again.
+const SPAN_CLASSES = new Set([...KATEX_CLASSES, "kaito-tex-pending", "kaito-tex-display"]);
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const MATHML_NS = "http://www.w3.org/1998/Math/MathML";
@@ -89,7 +91,7 @@ function installHooks(): void {
     const foreign = node.namespaceURI === SVG_NS || node.namespaceURI === MATHML_NS;
     if (name === "class") {
       const katexOk = node.tagName === "SPAN";
-      data.attrValue = data.attrValue.split(/\s+/).filter((c) => CLASS_OK.test(c) || (katexOk && KATEX_CLASSES.has(c))).join(" ");
+      data.attrValue = data.attrValue.split(/\s+/).filter((c) => CLASS_OK.test(c) || (katexOk && SPAN_CLASSES.has(c))).join(" ");
     } else if (name === "href") {
       // Only real links: MathML and SVG elements get no href at all.
       data.keepAttr = node.tagName === "A" && SAFE_URL.test(data.attrValue.trim());

@@ -16,10 +16,12 @@ import { readerText } from "./readertext";
 // told where by the registry entry below) or by a saved transcript shown here. build.mjs names the files.
 declare const APP_FILE: string;
 declare const APP_CSS: string;
+declare const KATEX_CSS: string;
 const SCRIPT = (document.currentScript as HTMLScriptElement | null)?.src ?? "";
 const BASE = SCRIPT ? SCRIPT.slice(0, SCRIPT.lastIndexOf("/") + 1) : "";
 const APP_URL = BASE && new URL(APP_FILE, BASE).href;
 const APP_CSS_URL = BASE && new URL(APP_CSS, BASE).href;
+const KATEX_CSS_URL = BASE && new URL(KATEX_CSS, BASE).href;
 
 interface AppModule {
   savedTranscriptView(transcript: unknown, plainText: string): HTMLElement;
@@ -259,6 +261,7 @@ const registry = ((window as any)._JUPYTERLAB = (window as any)._JUPYTERLAB || {
 registry["kaito-widget"] = {
   appUrl: APP_URL, // where js/src/loader.ts finds the chat's frontend
   appCss: APP_CSS_URL,
+  katexCss: KATEX_CSS_URL, // js/src/katexLoad.ts adds it with KaTeX, when a reply first has math
   init: async () => undefined, // nothing shared to initialise
   get: async (module: string) => {
     if (module !== "./extension") throw new Error(`kaito-widget has no federated module ${module}`);

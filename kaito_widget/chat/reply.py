@@ -29,8 +29,9 @@ class Reply:
     stop_requested: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     stream: Any = None  # the openai Stream, closed by stop() to end the HTTP response
-    text: str = ""  # the answer
-    reasoning: str = ""  # the model's thinking
+    # The answer and the model's thinking as pieces, joined when read (``text``, ``reasoning``): a long reply's
+    # chunks cost their own size, where ``str +=`` on an attribute would copy the whole reply each time.
+    _pieces: dict[str, list[str]] = field(default_factory=lambda: {ANSWER: [], REASONING: []})
     lengths: dict[str, int] = field(default_factory=lambda: {ANSWER: 0, REASONING: 0})  # code points per part
     chunks: int = 0  # text chunks of either kind: the token count when the server sends no usage
     usage_tokens: int | None = None  # completion tokens, from usage
@@ -71,18 +72,28 @@ class Reply:
             self.thinking_ended = now
         self.chunks += 1
         offset = self.lengths[part]
-        if part == REASONING:
-            self.reasoning += text
-        else:
-            self.text += text
+        self._pieces[part].append(text)
         self.lengths[part] += len(text)
         return offset
+
+    def _joined(self, part: str) -> str:
+        pieces = self._pieces[part]
+        if len(pieces) > 1:
+            pieces[:] = ["".join(pieces)]  # read once, joined once
+        return pieces[0] if pieces else ""
+
+    def _set(self, part: str, value: str) -> None:
+        self._pieces[part][:] = [value] if value else []
+
+    text = property(lambda self: self._joined(ANSWER), lambda self, v: self._set(ANSWER, v), doc="the answer so far")
+    reasoning = property(lambda self: self._joined(REASONING), lambda self, v: self._set(REASONING, v),
+                         doc="the model's thinking so far")
 
     def answer_was_reasoning(self) -> None:
         """The answer so far was thinking (see stream_parts.AnswerWasReasoning): move it over."""
         self.reasoning += self.text
         self.lengths[REASONING] += self.lengths[ANSWER]
-        self.text, self.lengths[ANSWER] = "", 0
+        self.text, self.lengths[ANSWER] = "", 0  # (a rare move: joining here is fine)
         if self.thinking_started is None:
             self.thinking_started = self.first_token
         self.thinking_ended, self.last_thought = None, time.perf_counter()

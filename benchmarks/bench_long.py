@@ -199,6 +199,13 @@ def many_chats_case(page: Any, lab: JupyterServer, chats: int, turns: int) -> di
     page.goto(f"{lab.url}/lab/tree/{path.name}?reset")
     page.wait_for_selector(".kaito-saved", timeout=60_000)
     t0 = page.evaluate("() => window.__bench.notebookAt")  # the notebook appeared; its outputs are drawn
+    # Usable: every chat shows its end (its newest turns are drawn first, the older ones when the page is idle).
+    page.wait_for_function(
+        """(chats) => {
+            const saved = document.querySelectorAll('.kaito-saved');
+            return saved.length === chats && [...saved].every((s) => s.querySelectorAll('.kaito-message').length >= 2);
+        }""", arg=chats, timeout=180_000, polling=50)
+    t_usable = page.evaluate("() => performance.now()")
     page.wait_for_function(
         """([chats, n]) => {
             const saved = document.querySelectorAll('.kaito-saved');
@@ -213,7 +220,7 @@ def many_chats_case(page: Any, lab: JupyterServer, chats: int, turns: int) -> di
                  long_total: tasks.reduce((s, e) => s + e.duration, 0) };
     }""", [t0, t_open])
     lab.shutdown_kernels()
-    return {"open_ms": t_open, "drawing_ms": t_open - t0, **stats}
+    return {"open_ms": t_open, "drawing_ms": t_open - t0, "usable_ms": t_usable - t0, **stats}
 
 
 def huge_case(page: Any, lab: JupyterServer, fake: FakeOpenAI, mb: float) -> dict[str, Any]:
@@ -235,12 +242,15 @@ def huge_case(page: Any, lab: JupyterServer, fake: FakeOpenAI, mb: float) -> dic
     import openai
 
     client = openai.OpenAI(base_url=fake.base_url, api_key="none", max_retries=0)
-    fake.script(Reply(tokens=tokens, delay=0.0))
-    t_sdk = time.perf_counter()
-    stream = client.chat.completions.create(model="bench-model", messages=[{"role": "user", "content": "go"}],
-                                            stream=True)
-    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == text
-    sdk_s = time.perf_counter() - t_sdk
+    sdk_runs = []
+    for _ in range(3):  # the baseline's median: one run varies by a few tenths of a second here
+        fake.script(Reply(tokens=tokens, delay=0.0))
+        t_sdk = time.perf_counter()
+        stream = client.chat.completions.create(model="bench-model", messages=[{"role": "user", "content": "go"}],
+                                                stream=True)
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == text
+        sdk_runs.append(time.perf_counter() - t_sdk)
+    sdk_s = sorted(sdk_runs)[1]
     fake.script(Reply(tokens=tokens, delay=0.0))
     sent = page.evaluate(SEND, "write a lot")
     page.wait_for_timeout(1000)
@@ -300,12 +310,15 @@ def main() -> int:
         ("comm payload bytes per turn ≤ 3× the turn's text", f"{max(r['comm'] / r['own_chars'] for r in turns):.2f}×",
          all(r["comm"] <= 3 * r["own_chars"] for r in turns)),
         ("the new reply in view every time", "yes" if all(r["in_view"] for r in turns) else "NO", all(r["in_view"] for r in turns)),
-        (f"{args.chats} saved chats × {args.chat_turns} turns: page load → all shown; drawing; longest task",
+        (f"{args.chats} saved chats × {args.chat_turns} turns: notebook shown → every chat's end (usable) ≤ 2 s",
+         f"{many['usable_ms']:.0f} ms", many["usable_ms"] <= 2000),
+        ("  … page load → every turn drawn; drawing; longest task",
          f"{many['open_ms']:.0f} ms; {many['drawing_ms']:.0f} ms; {many['long_max']:.0f} ms", many["long_max"] <= 300),
-        (f"{huge['bytes'] / 1e6:.1f} MB reply: Enter→done (bare SDK); longest task; text equal; scrolls",
-         f"{huge['enter_to_done_ms'] / 1000:.1f} s ({huge['sdk_s']:.1f} s); {huge['long_max']:.0f} ms; "
-         f"{'yes' if huge['equal'] else 'NO'}; "
-         f"{'yes' if huge['scrolls'] else 'NO'}", huge["equal"] and huge["scrolls"]),
+        (f"{huge['bytes'] / 1e6:.1f} MB reply: Enter→done ≤ 1.5× the bare SDK; longest task; text equal; scrolls",
+         f"{huge['enter_to_done_ms'] / 1000:.2f} s vs {huge['sdk_s']:.2f} s = "
+         f"{huge['enter_to_done_ms'] / 1000 / huge['sdk_s']:.2f}×; {huge['long_max']:.0f} ms; "
+         f"{'yes' if huge['equal'] else 'NO'}; {'yes' if huge['scrolls'] else 'NO'}",
+         huge["equal"] and huge["scrolls"] and huge["enter_to_done_ms"] / 1000 <= 1.5 * huge["sdk_s"]),
     ]
     print()
     for name, value, ok in checks:

@@ -58,10 +58,13 @@ describe("KaTeX and highlight.js on demand", () => {
   });
 
   it("a streaming reply: frozen blocks and the open tail are typeset when KaTeX arrives, each once", async () => {
+    // highlight.js first (so KaTeX's arrival is the one that counts): its own arrival re-renders what waits too.
+    const code = shown("```js\nlet x\n```");
+    await vi.waitFor(() => expect(code.querySelector(".hljs-keyword")).not.toBeNull());
     const el = document.createElement("div");
     document.body.append(el);
     const stream = new r.MarkdownStream(el);
-    stream.append("First $a^2$.\n\nSecond $b^2$");
+    stream.append("First $a^2$.\n\nSecond $b^2$\n"); // a frozen block, then the open tail
     expect(el.querySelectorAll(".kaito-tex-pending").length).toBe(2);
     const calls = r.parserStats.calls;
     await r.renderersReady();

@@ -78,8 +78,9 @@ class Reply:
 
     def _joined(self, part: str) -> str:
         pieces = self._pieces[part]
-        if len(pieces) > 1:
-            pieces[:] = ["".join(pieces)]  # read once, joined once
+        n = len(pieces)
+        if n > 1:  # read once, joined once; a piece added meanwhile (no lock held) stays after it
+            pieces[:n] = ["".join(pieces[:n])]
         return pieces[0] if pieces else ""
 
     def _set(self, part: str, value: str) -> None:

@@ -5,27 +5,12 @@
  */
 import katex from "katex";
 
-type Registry = { _JUPYTERLAB?: Record<string, { katexCss?: string }> };
+import { addStylesheet } from "./stylesheet";
 
-function stylesheet(href: string): Promise<void> {
-  const existing = document.querySelector<HTMLLinkElement>(`link[data-kaito-widget="${href}"]`);
-  if (existing?.sheet) return Promise.resolve();
-  const link = existing ?? document.createElement("link");
-  const loaded = new Promise<void>((resolve) => {
-    link.addEventListener("load", () => resolve(), { once: true });
-    link.addEventListener("error", () => resolve(), { once: true }); // the math still renders, unstyled
-  });
-  if (!existing) {
-    link.rel = "stylesheet";
-    link.href = href;
-    link.dataset.kaitoWidget = href;
-    document.head.append(link);
-  }
-  return loaded;
-}
+type Registry = { _JUPYTERLAB?: Record<string, { katexCss?: string }> };
 
 export async function loadKatex(): Promise<typeof katex> {
   const href = (globalThis as Registry)._JUPYTERLAB?.["kaito-widget"]?.katexCss;
-  if (href) await stylesheet(href);
+  if (href) await addStylesheet(href); // on error the math still renders, unstyled
   return katex;
 }

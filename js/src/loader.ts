@@ -7,6 +7,8 @@
  * - else (VS Code, Colab, a JupyterLab without the extension) from the kernel, once: the first view asks, the answer
  *   carries the module and its stylesheet as binary buffers, and every later view on the page reuses it.
  */
+import { addStylesheet } from "./stylesheet";
+
 const KEY = "kaito-widget";
 const TIMEOUT_MS = 60_000;
 
@@ -22,15 +24,6 @@ interface App {
 
 type Global = typeof globalThis & { _JUPYTERLAB?: Record<string, { appUrl?: string; appCss?: string }>;
   __kaitoWidgetApp?: Promise<App> | null };
-
-function addStylesheet(href: string): void {
-  if (document.querySelector(`link[data-kaito-widget="${href}"]`)) return;
-  const link = document.createElement("link");
-  link.rel = "stylesheet";
-  link.href = href;
-  link.dataset.kaitoWidget = href;
-  document.head.append(link);
-}
 
 function fromKernel(model: LoaderModel): Promise<App> {
   return new Promise<App>((resolve, reject) => {
@@ -59,7 +52,7 @@ function load(model: LoaderModel): Promise<App> {
   const g = globalThis as Global;
   const served = g._JUPYTERLAB?.[KEY];
   if (served?.appUrl) {
-    if (served.appCss) addStylesheet(served.appCss);
+    if (served.appCss) void addStylesheet(served.appCss);
     return import(/* @vite-ignore */ served.appUrl);
   }
   return fromKernel(model);

@@ -9,6 +9,7 @@
 import {
   CHAT_MIME, INTERRUPT_EVENT, LOAD_EVENT, METADATA_KEY, SAVE_EVENT, type InterruptDetail, type LoadDetail, type SaveDetail,
 } from "./bridge";
+import { addStylesheet } from "../stylesheet";
 import { readerText } from "./readertext";
 
 // This extension is small and loads with every page; the chat's frontend (renderer, KaTeX, highlight.js, their
@@ -33,14 +34,7 @@ let app: Promise<AppModule> | null = null;
 function loadApp(): Promise<AppModule> {
   if (!app) {
     const entry = (window as any)._JUPYTERLAB?.["kaito-widget"] ?? {};
-    const css: string = entry.appCss ?? "";
-    if (css && !document.querySelector(`link[data-kaito-widget="${css}"]`)) {
-      const link = document.createElement("link");
-      link.rel = "stylesheet";
-      link.href = css;
-      link.dataset.kaitoWidget = css;
-      document.head.append(link);
-    }
+    if (entry.appCss) void addStylesheet(entry.appCss);
     app = import(/* @vite-ignore */ entry.appUrl) as Promise<AppModule>;
   }
   return app;

@@ -69,6 +69,12 @@ def test_saved_restored_after_restart_and_free_of_secrets(
         f"from kaito_widget import ChatWidget\nw = ChatWidget(workspace='phi', kubeconfig={str(kubeconfig)!r})\nw",
     ])
     page = browser_context.new_page()
+    # Whether a saved transcript (or its reader text) ever showed: a cell run in this session goes straight to its
+    # live view.
+    page.add_init_script("""(() => { window.__savedShown = false;
+      new MutationObserver(() => {
+        window.__savedShown ||= !!document.querySelector('.kaito-saved, pre[data-kaito-reader]');
+      }).observe(document, { subtree: true, childList: true }); })()""")
     try:
         root = open_ready(page, lab, path.name)
         send(root, "my name is Ada", 1)
@@ -103,6 +109,7 @@ def test_saved_restored_after_restart_and_free_of_secrets(
         send(root, "what is my name?", 3)
         history = model_server.chat_requests[-1]["messages"]
         assert history[0] == {"role": "user", "content": "my name is Ada"} and len(history) == 5
+        assert page.evaluate("() => window.__savedShown") is False
     finally:
         page.close()
         lab.shutdown_kernels()
@@ -254,6 +261,12 @@ def test_reopened_notebook_shows_each_saved_transcript_and_an_untrusted_copy_its
         lab.shutdown_kernels()
 
     page = browser_context.new_page()  # the next day: the notebook opens, nothing has run
+    # Every text the outputs ever held, however briefly: ipywidgets' manager takes seconds to give up on a kernel
+    # that is not there, and its "model not found" must not show meanwhile (the saved transcripts show at once).
+    page.add_init_script("""(() => { window.__outputTexts = new Set();
+      new MutationObserver(() => { for (const o of document.querySelectorAll('.jp-OutputArea-output'))
+        window.__outputTexts.add(o.textContent.slice(0, 80)); })
+        .observe(document, { subtree: true, childList: true, characterData: true }); })()""")
     try:
         open_in_lab(page, lab, path.name)
         saved = page.locator(".kaito-saved")
@@ -263,6 +276,8 @@ def test_reopened_notebook_shows_each_saved_transcript_and_an_untrusted_copy_its
         expect(saved.first.locator('[data-role="assistant"] strong')).to_have_text("bold")
         expect(saved.first).to_contain_text("Run the cell to continue")
         expect(page.get_by_text("model not found")).to_have_count(0)
+        seen = page.evaluate("() => [...window.__outputTexts]")
+        assert seen and not [t for t in seen if "model not found" in t], seen
         assert page.locator(".kaito-saved img").count() == 0
         assert page.evaluate("() => window.__pwned") is None
     finally:

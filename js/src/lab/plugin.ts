@@ -135,6 +135,7 @@ function chatRendererFactory(rendermime: RenderMimeLike, notebook: NotebookModel
       const hasWidgets = rendermime.mimeTypes.includes(WIDGET_VIEW_MIME);
       const renderer = rendermime.createRenderer(hasWidgets ? WIDGET_VIEW_MIME : "text/plain");
       const render = renderer.renderModel.bind(renderer);
+      const saved = savedShower(renderer.node, notebook);
       let live: unknown = null; // the widget model this renderer shows a live view of
       // An own property, so ipywidgets' re-render after its manager restores comes through here too.
       renderer.renderModel = async (model: MimeModelLike) => {
@@ -143,28 +144,87 @@ function chatRendererFactory(rendermime: RenderMimeLike, notebook: NotebookModel
         // nothing to redraw, and a redraw would rebuild the whole conversation.
         if (hasWidgets && live !== null && modelId === live) return;
         live = null;
-        if (hasWidgets) {
-          await render(model);
-          if (!MODEL_NOT_FOUND.test(renderer.node.textContent ?? "")) {
-            live = modelId ?? null;
-            return;
-          }
-        }
-        const chat = model.data[CHAT_MIME] as { chat_id?: unknown } | undefined;
-        const chatId = typeof chat?.chat_id === "string" ? chat.chat_id : "";
-        const saved = notebook && chatId ? chatsOf(notebook)[chatId] : undefined;
-        const text = plainText(model.data["text/plain"]);
-        const waiting = document.createElement("pre");
-        waiting.textContent = text; // the reader text at once; the rendered transcript as soon as it loaded
-        renderer.node.replaceChildren(waiting);
-        try {
-          const { savedTranscriptView } = await loadApp();
-          renderer.node.replaceChildren(savedTranscriptView(saved, text));
-        } catch (e) {
-          console.error("kaito-widget: could not load the saved-transcript view", e);
+        if (!hasWidgets) return saved.show(model);
+        const rendering = render(model);
+        // ipywidgets only says "model not found" once its manager has given up looking for the kernel's widgets
+        // (seconds after a notebook opens, while its kernel starts): a saved transcript shows meanwhile, and a
+        // live view, if one comes, takes its place. A cell run in this session has its model already: no flash.
+        if (saved.has(model) && !(await modelKnown(renderer, modelId, rendering))) void saved.show(model);
+        await rendering;
+        if (isLive(renderer)) {
+          saved.cancel();
+          live = modelId ?? null;
+        } else if (MODEL_NOT_FOUND.test(renderer.node.textContent ?? "") || saved.isShown()) {
+          await saved.show(model); // gone for good, or ipywidgets re-renders through here once it has restored
         }
       };
       return renderer;
+    },
+  };
+}
+
+// How long ipywidgets' manager may take to appear before a saved transcript shows in place of the widget.
+const MANAGER_GRACE_MS = 60;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+interface WidgetManagerLike {
+  has_model?(modelId: string): boolean;
+}
+
+/**
+ * Whether the widget manager already holds the output's model (so a live view is on its way). ipywidgets' renderer
+ * keeps its manager in ``_manager`` (a PromiseDelegate); where that is not so, the render itself is waited for.
+ */
+async function modelKnown(renderer: RendererLike, modelId: unknown, rendering: Promise<void>): Promise<boolean> {
+  const delegate = (renderer as { _manager?: { promise?: Promise<WidgetManagerLike> } })._manager;
+  const timeout = delay(MANAGER_GRACE_MS).then(() => null);
+  if (!delegate?.promise) return (await Promise.race([rendering.then(() => true), timeout])) === true;
+  const manager = await Promise.race([delegate.promise, timeout]);
+  return typeof modelId === "string" && manager?.has_model?.(modelId) === true;
+}
+
+/** Whether ipywidgets' renderer (a Lumino panel) holds a widget view. */
+function isLive(renderer: RendererLike): boolean {
+  return ((renderer as { widgets?: readonly unknown[] }).widgets?.length ?? 0) > 0;
+}
+
+/** Shows an output's saved transcript in ``node``, built once per transcript and reused when shown again. */
+function savedShower(node: HTMLElement, notebook: NotebookModelLike | undefined) {
+  let built: { transcript: unknown; text: string; el: Promise<HTMLElement | null> } | null = null;
+  let generation = 0;
+  const transcriptOf = (model: MimeModelLike): unknown => {
+    const chat = model.data[CHAT_MIME] as { chat_id?: unknown } | undefined;
+    const chatId = typeof chat?.chat_id === "string" ? chat.chat_id : "";
+    return notebook && chatId ? chatsOf(notebook)[chatId] : undefined;
+  };
+  return {
+    has: (model: MimeModelLike) => transcriptOf(model) !== undefined,
+    isShown: () => built !== null && node.querySelector(".kaito-saved, pre[data-kaito-reader]") !== null,
+    /** Stops a show still waiting for the chat's frontend: a live view came first. */
+    cancel: () => void generation++,
+    async show(model: MimeModelLike): Promise<void> {
+      const mine = ++generation;
+      const transcript = transcriptOf(model);
+      const text = plainText(model.data["text/plain"]);
+      if (!built || built.transcript !== transcript || built.text !== text) {
+        built = {
+          transcript,
+          text,
+          el: loadApp().then(
+            ({ savedTranscriptView }) => savedTranscriptView(transcript, text),
+            (e) => (console.error("kaito-widget: could not load the saved-transcript view", e), null),
+          ),
+        };
+      }
+      const waiting = document.createElement("pre");
+      waiting.dataset.kaitoReader = "";
+      waiting.textContent = text; // the reader text at once; the rendered transcript as soon as it loaded
+      node.replaceChildren(waiting);
+      const el = await built.el;
+      if (el && mine === generation) node.replaceChildren(el);
     },
   };
 }

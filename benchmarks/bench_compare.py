@@ -53,7 +53,7 @@ def compare_run(page: Any, root_index: int) -> dict[str, Any]:
         """(rootIndex) => [...document.querySelectorAll('.kaito-compare')[rootIndex]
             .querySelectorAll('[data-pane-index]')].map((p) => {
                 const replies = p.querySelectorAll('[data-role="assistant"] .kaito-content');
-                return replies[replies.length - 1].innerText; })""",
+                return replies[replies.length - 1].textContent; })""",
         root_index,
     )
     return {"seconds": elapsed_ms / 1000, "entries": page.evaluate("() => window.__KAITO_BENCH__"), "shown": shown}

@@ -255,7 +255,7 @@ def huge_case(page: Any, lab: JupyterServer, fake: FakeOpenAI, mb: float) -> dic
     sent = page.evaluate(SEND, "write a lot")
     page.wait_for_timeout(1000)
     stats = window_stats(page, sent["t0"], sent["t0"] + sent["ms"] + 1000)
-    shown = page.locator('.kaito-chat [data-role="assistant"]').last.locator(".kaito-content").inner_text()
+    shown = page.locator('.kaito-chat [data-role="assistant"]').last.locator(".kaito-content").text_content()
     scrolls = page.evaluate("""() => {
         const s = document.querySelector('.kaito-chat .kaito-messages');
         const end = s.scrollTop;

@@ -75,7 +75,7 @@ def widget_run(page: Any, fake: FakeOpenAI, tokens: list[str], delay: float,
         })""",
         n_before,
     )
-    shown = page.locator('.kaito-chat [data-role="assistant"]').last.locator(".kaito-content").inner_text()
+    shown = page.locator('.kaito-chat [data-role="assistant"]').last.locator(".kaito-content").text_content()
     entries = page.evaluate("() => window.__KAITO_BENCH__")
     first = entries[0] if entries else None
     return {"seconds": timing["elapsed"] / 1000, "entries": entries, "shown": shown,

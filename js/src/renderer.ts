@@ -131,6 +131,9 @@ const BLANK = /^[ \t]*$/;
 // a blank line before it is not a safe place to cut.
 const CONTINUES = /^(?:[ \t]|[-*+][ \t]|\d{1,9}[.)][ \t]|\||>|=+[ \t]*$|-+[ \t]*$)/;
 
+// Finished blocks nearest the end that are always laid out.
+const NEAR_BLOCKS = 8;
+
 /** A reply being streamed into ``el``. */
 export class MarkdownStream {
   readonly el: HTMLElement;
@@ -211,6 +214,10 @@ export class MarkdownStream {
     holder.className = "kaito-md-block";
     renderMarkdown(holder, block); // rendered once (again only if KaTeX or highlight.js was still on its way)
     this.frozen.append(holder);
+    // A long reply's earlier blocks are laid out only when scrolled to (styles.css: .kaito-md-far); laying out a
+    // megabyte of text on every streamed chunk was most of the page's work. The last few stay laid out, so the
+    // end the view follows has its real height.
+    this.frozen.children[this.frozen.children.length - 1 - NEAR_BLOCKS]?.classList.add("kaito-md-far");
     this.tailStart = end;
   }
 

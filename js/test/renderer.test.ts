@@ -77,6 +77,19 @@ describe("incremental markdown", () => {
     expect(el.querySelector("table td")?.textContent).toBe("1");
   });
 
+  it("leaves a long reply's earlier blocks to be laid out when scrolled to, never its last ones or a short reply", () => {
+    const paragraphs = (n: number) => Array.from({ length: n }, (_, i) => `Paragraph ${i} with some words.`).join("\n\n");
+    const short = streamInPieces(paragraphs(8), 7);
+    expect(short.querySelectorAll(".kaito-md-block").length).toBeGreaterThan(5);
+    expect(short.querySelectorAll(".kaito-md-far").length).toBe(0);
+    const long = streamInPieces(paragraphs(40), 7);
+    const blocks = [...long.querySelectorAll(".kaito-md-block")];
+    const far = blocks.filter((b) => b.classList.contains("kaito-md-far"));
+    expect(far.length).toBe(blocks.length - 8); // the last eight stay laid out: the followed end has its height
+    expect(far).toEqual(blocks.slice(0, far.length));
+    expect(normalize(long)).toBe(oneShot(paragraphs(40))); // the same text and structure, only its layout deferred
+  });
+
   it("never re-renders finished blocks and parses a bounded amount per append", () => {
     const el = document.createElement("div");
     const s = new MarkdownStream(el);

@@ -28,7 +28,7 @@ function assertInert(el: HTMLElement): void {
       expect(["style", "role", "data-role", "srcdoc"]).not.toContain(attr.name);
       if (attr.name === "href") expect(attr.value).toMatch(/^(https?:|mailto:|#)/i);
       // Our own wrappers and copy buttons are the only elements allowed a kaito-* class.
-      const ours = /^kaito-(md-frozen|md-live|md-block|copy-code)$/.test(node.getAttribute("class") ?? "");
+      const ours = /^kaito-(md-frozen|md-live|md-block( kaito-md-far)?|copy-code)$/.test(node.getAttribute("class") ?? "");
       if (attr.name === "class" && !ours) expect(attr.value).not.toMatch(/kaito/);
     }
   }

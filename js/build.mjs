@@ -9,6 +9,8 @@ import { gzipSync } from "node:zlib";
 
 import * as esbuild from "esbuild";
 
+import { eagerSizes, overBudget } from "./budget.mjs";
+
 const common = { bundle: true, target: "es2020", minify: true, legalComments: "none", logLevel: "info" };
 
 // KaTeX's fonts: woff2 only (every browser JupyterLab supports reads it), so the .woff and .ttf fallbacks are
@@ -105,8 +107,6 @@ for (const f of files) {
   console.log(`  ${f.replace("../kaito_widget/", "").padEnd(52)} ${(data.length / 1024).toFixed(1).padStart(7)} kB ${(gzipSync(data).length / 1024).toFixed(1).padStart(7)} kB`);
 }
 console.log(`  ${"labextension/static/fonts/ (KaTeX, woff2, on first use)".padEnd(52)} ${(fonts / 1024).toFixed(1).padStart(7)} kB`);
-const budget = JSON.parse(readFileSync("bundle-budget.json", "utf8"));
-const eager = { remoteEntry: code.length, loader: statSync("../kaito_widget/static/loader.js").size };
-const over = Object.entries(eager).filter(([name, size]) => size > budget[name]);
-for (const [name, size] of over) console.error(`bundle budget: ${name} is ${size} bytes, over its ${budget[name]} (js/bundle-budget.json)`);
+const over = overBudget(eagerSizes());
+for (const problem of over) console.error(problem);
 if (over.length) process.exit(1);

@@ -193,7 +193,7 @@ function isLive(renderer: RendererLike): boolean {
 
 /** Shows an output's saved transcript in ``node``, built once per transcript and reused when shown again. */
 function savedShower(node: HTMLElement, notebook: NotebookModelLike | undefined) {
-  let built: { transcript: unknown; text: string; el: Promise<HTMLElement | null> } | null = null;
+  let built: { transcript: unknown; text: string; el: Promise<HTMLElement | null>; ready?: HTMLElement } | null = null;
   let generation = 0;
   const transcriptOf = (model: MimeModelLike): unknown => {
     const chat = model.data[CHAT_MIME] as { chat_id?: unknown } | undefined;
@@ -219,11 +219,17 @@ function savedShower(node: HTMLElement, notebook: NotebookModelLike | undefined)
           ),
         };
       }
+      if (built.ready) { // shown before (ipywidgets re-renders once its manager restored): the same view, as it was
+        if (!node.contains(built.ready)) node.replaceChildren(built.ready);
+        return;
+      }
       const waiting = document.createElement("pre");
       waiting.dataset.kaitoReader = "";
       waiting.textContent = text; // the reader text at once; the rendered transcript as soon as it loaded
       node.replaceChildren(waiting);
+      const mineBuilt = built;
       const el = await built.el;
+      if (el) mineBuilt.ready = el;
       if (el && mine === generation) node.replaceChildren(el);
     },
   };

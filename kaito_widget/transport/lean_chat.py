@@ -52,4 +52,4 @@ def stream_chat(endpoint: Endpoint, req: Request, on_stream: OnStream) -> Iterat
                     raise ServerError(f"The server failed mid-reply: {error[0]}")
                 yield from S.chat_chunk_parts(sse.View(chunk))
         except json.JSONDecodeError as e:
-            raise ServerError(f"The server sent something other than JSON ({e})") from None
+            raise ServerError(f"The server sent something other than JSON: {e.doc[:200]!r}") from None

@@ -49,7 +49,7 @@ def event_data(lines: Iterable[str]) -> Iterator[str]:
 
 def json_events(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     """Each event's JSON object, up to ``[DONE]``; data that does not parse raises ``json.JSONDecodeError`` (as
-    the SDK's stream does: endpoint.describe_error names it)."""
+    the SDK's stream does: endpoint.error_text names it)."""
     for data in event_data(lines):
         if data.startswith(DONE):
             return

@@ -202,7 +202,7 @@ function savedShower(node: HTMLElement, notebook: NotebookModelLike | undefined)
   };
   return {
     has: (model: MimeModelLike) => transcriptOf(model) !== undefined,
-    isShown: () => built !== null && node.querySelector(".kaito-saved, pre[data-kaito-reader]") !== null,
+    isShown: () => node.querySelector(".kaito-saved, pre[data-kaito-reader]") !== null,
     /** Stops a show still waiting for the chat's frontend: a live view came first. */
     cancel: () => void generation++,
     async show(model: MimeModelLike): Promise<void> {
